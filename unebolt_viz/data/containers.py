@@ -1,0 +1,503 @@
+"""Constructors and validators of the package's xarray containers.
+
+Four kinds of object flow through the package, each an xarray object with a ``kind``
+attribute that names it:
+
+``eeg_windows``  DataArray ``("window", "channel", "time")``
+    TR-locked EEG windows (16 s before each fMRI volume). Coordinates: ``channel`` names and
+    their positions ``ch_x``, ``ch_y``, ``ch_z`` (m, MNE head frame); ``time`` in seconds
+    relative to the volume (-16 .. 0); per window ``scan``, ``subject``, ``tr_index`` and
+    ``onset`` (s since the start of the recording). Attributes ``sfreq`` and ``units``.
+``roi_timeseries``  DataArray ``("time", "roi")``
+    ROI time series (one or several scans concatenated along ``time``). Coordinates: ``roi``
+    name, ``network`` (Yeo-7), ``hemisphere``, centroid ``x``, ``y``, ``z`` (MNI mm) on ``roi``;
+    ``time`` (s since the start of its scan), ``tr_index``, ``scan``, ``subject`` on ``time``.
+    Attribute ``tr`` (s).
+``predictions``  Dataset with ``true`` and ``pred``, both ``("time", "roi")`` as above.
+``fc``  DataArray ``("roi", "roi2")``
+    A functional-connectivity matrix, the ROI coordinates repeated on both axes with the
+    suffix ``2`` on the second (``network2``, ``hemisphere2``, ...).
+
+Every container carries ``data_source`` (``"simulated"``, ``"semi-synthetic"`` or ``"real"``)
+so that no number or figure can forget where it comes from. All of them round-trip through
+netCDF exactly (see :func:`unebolt_viz.data.save`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..networks import NETWORK_NAMES
+
+__all__ = [
+    "InvalidDataError",
+    "DATA_SOURCES",
+    "KINDS",
+    "eeg_windows",
+    "roi_timeseries",
+    "predictions",
+    "fc_matrix",
+    "validate",
+    "validate_eeg_windows",
+    "validate_roi_timeseries",
+    "validate_predictions",
+    "validate_fc",
+]
+
+DATA_SOURCES = ("simulated", "semi-synthetic", "real")
+KINDS = ("eeg_windows", "roi_timeseries", "predictions", "fc")
+ROI_COORDS = ("network", "hemisphere", "x", "y", "z")
+WINDOW_COORDS = ("scan", "subject", "tr_index", "onset")
+TIME_COORDS = ("tr_index", "scan", "subject")
+
+
+class InvalidDataError(ValueError):
+    """An xarray object does not follow the package's data model."""
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers
+
+
+def _per_item(value: Any, n: int, name: str, dtype: Any = None) -> np.ndarray:
+    """Broadcast a scalar to ``n`` items, or check that a sequence has ``n`` items."""
+    if value is None:
+        raise InvalidDataError(f"{name} is required.")
+    if np.ndim(value) == 0:
+        arr = np.full(n, value)
+    else:
+        arr = np.asarray(value)
+        if arr.shape != (n,):
+            raise InvalidDataError(f"{name} has {arr.shape[0] if arr.ndim else 0} values, expected {n}.")
+    if dtype is object:
+        return np.array([str(v) for v in arr], dtype=object)
+    return arr.astype(dtype) if dtype is not None else arr
+
+
+def _check_source(data_source: str) -> str:
+    if data_source not in DATA_SOURCES:
+        raise InvalidDataError(
+            f"data_source={data_source!r}; say where the data comes from with one of {DATA_SOURCES}."
+        )
+    return data_source
+
+
+def _roi_coords_from(
+    rois: Any, n_rois: int, suffix: str = "", dim: str = "roi"
+) -> dict[str, tuple[str, np.ndarray]]:
+    """ROI coordinates from an :class:`~unebolt_viz.atlas.Atlas`, a mapping or ROI names.
+
+    ``rois`` may be an Atlas, a mapping with keys ``roi`` (names), ``network`` and optional
+    ``hemisphere``, ``x``, ``y``, ``z`` / ``centroid``, or a DataArray carrying those coords.
+    """
+    if hasattr(rois, "roi_coords") and hasattr(rois, "n_rois"):
+        coords = rois.roi_coords(dim=dim, suffix=suffix)
+    else:
+        if isinstance(rois, (xr.DataArray, xr.Dataset)):
+            source = {k: rois.coords[k].values for k in ("roi", *ROI_COORDS) if k in rois.coords}
+        elif isinstance(rois, Mapping):
+            source = dict(rois)
+        else:
+            raise InvalidDataError(
+                "rois must be an Atlas (unebolt_viz.load_atlas), a mapping with 'roi' and "
+                "'network' entries, or an xarray object with those coordinates."
+            )
+        if "roi" not in source or "network" not in source:
+            raise InvalidDataError("ROI description needs 'roi' (names) and 'network' entries.")
+        centroid = source.get("centroid")
+        if centroid is not None:
+            centroid = np.asarray(centroid, dtype=float)
+            source.setdefault("x", centroid[:, 0])
+            source.setdefault("y", centroid[:, 1])
+            source.setdefault("z", centroid[:, 2])
+        coords = {dim: (dim, _per_item(source["roi"], n_rois, "roi", object))}
+        from ..networks import canonical_network
+
+        coords[f"network{suffix}"] = (
+            dim,
+            np.array([canonical_network(v) for v in _per_item(source["network"], n_rois, "network")],
+                     dtype=object),
+        )
+        coords[f"hemisphere{suffix}"] = (
+            dim, _per_item(source.get("hemisphere", "B"), n_rois, "hemisphere", object))
+        for axis in ("x", "y", "z"):
+            coords[f"{axis}{suffix}"] = (
+                dim, _per_item(source.get(axis, np.nan), n_rois, axis, float))
+    n_given = len(coords[dim][1])
+    if n_given != n_rois:
+        raise InvalidDataError(f"The ROI description has {n_given} ROIs but the data has {n_rois}.")
+    return coords
+
+
+def _time_coords(
+    n_times: int, tr: float, scan: Any, subject: Any, tr_index: Any, time: Any
+) -> dict[str, tuple[str, np.ndarray]]:
+    tr_idx = np.arange(n_times) if tr_index is None else _per_item(tr_index, n_times, "tr_index", int)
+    t = tr_idx * float(tr) if time is None else _per_item(time, n_times, "time", float)
+    return {
+        "time": ("time", t.astype(float)),
+        "tr_index": ("time", tr_idx.astype(np.int64)),
+        "scan": ("time", _per_item(scan, n_times, "scan", object)),
+        "subject": ("time", _per_item(subject, n_times, "subject", object)),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# constructors
+
+
+def eeg_windows(
+    data: np.ndarray,
+    ch_names: Sequence[str],
+    sfreq: float,
+    *,
+    scan: str | Sequence[str],
+    subject: str | Sequence[str],
+    tr_index: Sequence[int] | None = None,
+    onset: Sequence[float] | None = None,
+    ch_pos: np.ndarray | None = None,
+    tmin: float = -16.0,
+    units: str = "uV",
+    data_source: str = "real",
+    attrs: Mapping[str, Any] | None = None,
+) -> xr.DataArray:
+    """Wrap TR-locked EEG windows as a validated DataArray.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_windows, n_channels, n_times)
+        The windows. Not copied: pass a strided view on the continuous recording to keep
+        memory at one copy of the signal.
+    ch_names : sequence of str
+        Channel names, unique.
+    sfreq : float
+        Sampling frequency (Hz).
+    scan, subject : str or sequence of str
+        Scan and subject of each window (a single value applies to all).
+    tr_index : sequence of int, optional
+        Index of the fMRI volume each window precedes (default ``0 .. n_windows-1``).
+    onset : sequence of float, optional
+        Time of that volume in seconds since the start of the recording
+        (default: unknown, NaN).
+    ch_pos : ndarray, shape (n_channels, 3), optional
+        Channel positions in metres (MNE head frame); NaN when unknown.
+    tmin : float
+        Time of the first sample relative to the volume (s); -16 in the paper.
+    units : str
+        ``"uV"`` (the models expect microvolts) or ``"V"``.
+    data_source : {"simulated", "semi-synthetic", "real"}
+        Where the data comes from.
+    attrs : mapping, optional
+        Extra attributes (netCDF-compatible values: str, int, float).
+
+    Returns
+    -------
+    xarray.DataArray
+    """
+    data = np.asarray(data)
+    if data.ndim != 3:
+        raise InvalidDataError(
+            f"EEG windows must be 3-D (window, channel, time); got shape {data.shape}."
+        )
+    n_win, n_ch, n_t = data.shape
+    names = _per_item(list(ch_names), n_ch, "ch_names", object)
+    pos = np.full((n_ch, 3), np.nan) if ch_pos is None else np.asarray(ch_pos, dtype=float)
+    if pos.shape != (n_ch, 3):
+        raise InvalidDataError(f"ch_pos has shape {pos.shape}, expected ({n_ch}, 3).")
+    coords = {
+        "window": ("window", np.arange(n_win)),
+        "channel": ("channel", names),
+        "ch_x": ("channel", pos[:, 0]),
+        "ch_y": ("channel", pos[:, 1]),
+        "ch_z": ("channel", pos[:, 2]),
+        "time": ("time", tmin + np.arange(n_t) / float(sfreq)),
+        "scan": ("window", _per_item(scan, n_win, "scan", object)),
+        "subject": ("window", _per_item(subject, n_win, "subject", object)),
+        "tr_index": ("window", np.arange(n_win) if tr_index is None
+                     else _per_item(tr_index, n_win, "tr_index", np.int64)),
+        "onset": ("window", np.full(n_win, np.nan) if onset is None
+                  else _per_item(onset, n_win, "onset", float)),
+    }
+    out = xr.DataArray(
+        data,
+        dims=("window", "channel", "time"),
+        coords=coords,
+        name="eeg",
+        attrs={"kind": "eeg_windows", "sfreq": float(sfreq), "units": units,
+               "data_source": _check_source(data_source), **dict(attrs or {})},
+    )
+    validate_eeg_windows(out)
+    return out
+
+
+def roi_timeseries(
+    data: np.ndarray,
+    rois: Any,
+    tr: float,
+    *,
+    scan: str | Sequence[str],
+    subject: str | Sequence[str],
+    tr_index: Sequence[int] | None = None,
+    time: Sequence[float] | None = None,
+    data_source: str = "real",
+    name: str = "bold",
+    attrs: Mapping[str, Any] | None = None,
+) -> xr.DataArray:
+    """Wrap ROI time series as a validated DataArray with ROI and network coordinates.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_times, n_rois)
+        One column per ROI.
+    rois : Atlas or mapping
+        The ROI description: an :class:`~unebolt_viz.atlas.Atlas`, or a mapping with ``roi``,
+        ``network`` and optional ``hemisphere`` and ``x``, ``y``, ``z`` (or ``centroid``).
+    tr : float
+        Repetition time (s).
+    scan, subject : str or sequence of str
+        Scan and subject of each time point.
+    tr_index : sequence of int, optional
+        Volume index within its scan (default ``0 .. n_times-1``).
+    time : sequence of float, optional
+        Time since the start of the scan (default ``tr_index * tr``).
+    data_source : {"simulated", "semi-synthetic", "real"}
+    name : str
+        Name of the DataArray.
+    attrs : mapping, optional
+        Extra attributes.
+
+    Returns
+    -------
+    xarray.DataArray
+    """
+    data = np.asarray(data)
+    if data.ndim != 2:
+        raise InvalidDataError(f"ROI time series must be 2-D (time, roi); got shape {data.shape}.")
+    n_t, n_roi = data.shape
+    coords = {**_time_coords(n_t, tr, scan, subject, tr_index, time), **_roi_coords_from(rois, n_roi)}
+    out = xr.DataArray(
+        data,
+        dims=("time", "roi"),
+        coords=coords,
+        name=name,
+        attrs={"kind": "roi_timeseries", "tr": float(tr),
+               "data_source": _check_source(data_source), **dict(attrs or {})},
+    )
+    validate_roi_timeseries(out)
+    return out
+
+
+def predictions(
+    true: xr.DataArray, pred: np.ndarray | xr.DataArray, *, model: str = "unknown",
+    attrs: Mapping[str, Any] | None = None,
+) -> xr.Dataset:
+    """Pair true and predicted ROI time series in one Dataset.
+
+    Parameters
+    ----------
+    true : xarray.DataArray
+        A ``roi_timeseries`` container (its coordinates are reused).
+    pred : ndarray or DataArray, shape like ``true``
+        The model's predictions, in the same time and ROI order.
+    model : str
+        Name of the model that predicted (kept as an attribute).
+    attrs : mapping, optional
+        Extra attributes (e.g. the experiment, checkpoint path).
+
+    Returns
+    -------
+    xarray.Dataset
+        Variables ``true`` and ``pred``; ``data_source`` is the true data's.
+    """
+    validate_roi_timeseries(true)
+    values = pred.values if isinstance(pred, xr.DataArray) else np.asarray(pred)
+    if values.shape != true.shape:
+        raise InvalidDataError(
+            f"pred has shape {values.shape} but true has {true.shape}: predict the same "
+            "time points and ROIs."
+        )
+    if isinstance(pred, xr.DataArray) and "roi" in pred.coords:
+        if list(pred.roi.values) != list(true.roi.values):
+            raise InvalidDataError("pred and true list their ROIs in different orders.")
+    true_clean = true.copy()
+    true_clean.attrs = {}
+    ds = xr.Dataset(
+        {"true": true_clean, "pred": (("time", "roi"), values.astype(true.dtype, copy=False))},
+        attrs={"kind": "predictions", "tr": true.attrs["tr"],
+               "data_source": true.attrs["data_source"], "model": model, **dict(attrs or {})},
+    )
+    validate_predictions(ds)
+    return ds
+
+
+def fc_matrix(
+    matrix: np.ndarray, rois: Any, *, data_source: str = "real", name: str = "fc",
+    attrs: Mapping[str, Any] | None = None,
+) -> xr.DataArray:
+    """Wrap a functional-connectivity matrix with ROI coordinates on both axes.
+
+    Parameters
+    ----------
+    matrix : ndarray, shape (n_rois, n_rois)
+        Symmetric connectivity (e.g. Pearson r).
+    rois : Atlas, mapping or xarray object
+        The ROI description (see :func:`roi_timeseries`).
+    data_source : {"simulated", "semi-synthetic", "real"}
+    name : str
+    attrs : mapping, optional
+
+    Returns
+    -------
+    xarray.DataArray
+    """
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise InvalidDataError(f"An FC matrix must be square; got shape {matrix.shape}.")
+    n = matrix.shape[0]
+    coords = {**_roi_coords_from(rois, n), **_roi_coords_from(rois, n, suffix="2", dim="roi2")}
+    out = xr.DataArray(
+        matrix, dims=("roi", "roi2"), coords=coords, name=name,
+        attrs={"kind": "fc", "data_source": _check_source(data_source), **dict(attrs or {})},
+    )
+    validate_fc(out)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# validators
+
+
+def _require_dims(obj: xr.DataArray, dims: tuple[str, ...], kind: str) -> None:
+    if tuple(obj.dims) != dims:
+        raise InvalidDataError(f"{kind} must have dims {dims}; got {tuple(obj.dims)}.")
+
+
+def _require_coords(obj: xr.DataArray | xr.Dataset, names: Sequence[str], dim: str, kind: str) -> None:
+    missing = [c for c in names if c not in obj.coords]
+    if missing:
+        raise InvalidDataError(f"{kind} is missing the coordinates {missing} (on '{dim}').")
+    wrong = [c for c in names if obj.coords[c].dims != (dim,)]
+    if wrong:
+        raise InvalidDataError(f"{kind}: coordinates {wrong} must lie along '{dim}'.")
+
+
+def _require_attrs(obj: xr.DataArray | xr.Dataset, names: Sequence[str], kind: str) -> None:
+    missing = [a for a in names if a not in obj.attrs]
+    if missing:
+        raise InvalidDataError(f"{kind} is missing the attributes {missing}.")
+    if obj.attrs["data_source"] not in DATA_SOURCES:
+        raise InvalidDataError(
+            f"{kind}: data_source={obj.attrs['data_source']!r}, expected one of {DATA_SOURCES}."
+        )
+
+
+def _require_finite(values: np.ndarray, kind: str, what: str = "values") -> None:
+    if np.issubdtype(values.dtype, np.number) and not np.all(np.isfinite(values)):
+        n_bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
+        raise InvalidDataError(
+            f"{kind} has {n_bad} NaN or infinite {what}; clean or interpolate them first."
+        )
+
+
+def _check_rois(obj: xr.DataArray | xr.Dataset, kind: str, dim: str = "roi", suffix: str = "") -> None:
+    _require_coords(obj, [dim] + [c + suffix for c in ROI_COORDS], dim, kind)
+    names = [str(r) for r in obj.coords[dim].values]
+    if len(set(names)) != len(names):
+        dupes = sorted({r for r in names if names.count(r) > 1})
+        raise InvalidDataError(f"{kind} has duplicate ROI names: {dupes}.")
+    unknown = sorted(set(map(str, obj.coords["network" + suffix].values)) - set(NETWORK_NAMES))
+    if unknown:
+        raise InvalidDataError(
+            f"{kind} has unknown network labels {unknown}; use canonical names "
+            f"{list(NETWORK_NAMES)} (unebolt_viz.networks.canonical_network maps aliases)."
+        )
+
+
+def validate_eeg_windows(da: xr.DataArray) -> xr.DataArray:
+    """Check that ``da`` is a valid EEG-windows container; return it unchanged."""
+    kind = "EEG windows"
+    if not isinstance(da, xr.DataArray):
+        raise InvalidDataError(f"{kind} must be an xarray.DataArray, got {type(da).__name__}.")
+    _require_dims(da, ("window", "channel", "time"), kind)
+    _require_coords(da, ["channel", "ch_x", "ch_y", "ch_z"], "channel", kind)
+    _require_coords(da, ["time"], "time", kind)
+    _require_coords(da, list(WINDOW_COORDS), "window", kind)
+    _require_attrs(da, ["sfreq", "units", "data_source"], kind)
+    names = [str(c) for c in da.channel.values]
+    if len(set(names)) != len(names):
+        raise InvalidDataError(f"{kind} has duplicate channel names: "
+                               f"{sorted({c for c in names if names.count(c) > 1})}.")
+    if da.attrs["units"] not in ("uV", "V"):
+        raise InvalidDataError(f"{kind}: units={da.attrs['units']!r}, expected 'uV' or 'V'.")
+    _require_finite(da.values, kind, "samples")
+    return da
+
+
+def validate_roi_timeseries(da: xr.DataArray) -> xr.DataArray:
+    """Check that ``da`` is a valid ROI time-series container; return it unchanged."""
+    kind = "ROI time series"
+    if not isinstance(da, xr.DataArray):
+        raise InvalidDataError(f"{kind} must be an xarray.DataArray, got {type(da).__name__}.")
+    _require_dims(da, ("time", "roi"), kind)
+    _require_coords(da, ["time", *TIME_COORDS], "time", kind)
+    _check_rois(da, kind)
+    _require_attrs(da, ["tr", "data_source"], kind)
+    _require_finite(da.values, kind)
+    return da
+
+
+def validate_predictions(ds: xr.Dataset) -> xr.Dataset:
+    """Check that ``ds`` is a valid predictions Dataset; return it unchanged."""
+    kind = "Predictions"
+    if not isinstance(ds, xr.Dataset):
+        raise InvalidDataError(f"{kind} must be an xarray.Dataset, got {type(ds).__name__}.")
+    missing = [v for v in ("true", "pred") if v not in ds.data_vars]
+    if missing:
+        raise InvalidDataError(f"{kind} is missing the variables {missing}.")
+    for var in ("true", "pred"):
+        _require_dims(ds[var], ("time", "roi"), f"{kind} '{var}'")
+        _require_finite(ds[var].values, f"{kind} '{var}'")
+    _require_coords(ds, ["time", *TIME_COORDS], "time", kind)
+    _check_rois(ds, kind)
+    _require_attrs(ds, ["tr", "data_source"], kind)
+    return ds
+
+
+def validate_fc(da: xr.DataArray) -> xr.DataArray:
+    """Check that ``da`` is a valid FC matrix container; return it unchanged."""
+    kind = "FC matrix"
+    if not isinstance(da, xr.DataArray):
+        raise InvalidDataError(f"{kind} must be an xarray.DataArray, got {type(da).__name__}.")
+    _require_dims(da, ("roi", "roi2"), kind)
+    _check_rois(da, kind)
+    _check_rois(da, kind, dim="roi2", suffix="2")
+    if list(map(str, da.roi.values)) != list(map(str, da.roi2.values)):
+        raise InvalidDataError(f"{kind}: 'roi' and 'roi2' must list the same ROIs in the same order.")
+    _require_attrs(da, ["data_source"], kind)
+    _require_finite(da.values, kind)
+    if not np.allclose(da.values, da.values.T, atol=1e-6, equal_nan=False):
+        raise InvalidDataError(f"{kind} is not symmetric.")
+    return da
+
+
+_VALIDATORS = {
+    "eeg_windows": validate_eeg_windows,
+    "roi_timeseries": validate_roi_timeseries,
+    "predictions": validate_predictions,
+    "fc": validate_fc,
+}
+
+
+def validate(obj: xr.DataArray | xr.Dataset) -> xr.DataArray | xr.Dataset:
+    """Validate any container according to its ``kind`` attribute; return it unchanged."""
+    kind = obj.attrs.get("kind")
+    if kind not in _VALIDATORS:
+        raise InvalidDataError(
+            f"Object has kind={kind!r}; expected one of {KINDS}. Build it with the "
+            "constructors in unebolt_viz.data (eeg_windows, roi_timeseries, predictions, fc_matrix)."
+        )
+    return _VALIDATORS[kind](obj)
