@@ -72,7 +72,10 @@ def _per_item(value: Any, n: int, name: str, dtype: Any = None) -> np.ndarray:
     else:
         arr = np.asarray(value)
         if arr.shape != (n,):
-            raise InvalidDataError(f"{name} has {arr.shape[0] if arr.ndim else 0} values, expected {n}.")
+            raise InvalidDataError(
+                f"{name} has {arr.shape[0] if arr.ndim else 0} values but the data has {n} along "
+                "that axis: give one value per item (or a single value for all)."
+            )
     if dtype is object:
         return np.array([str(v) for v in arr], dtype=object)
     return arr.astype(dtype) if dtype is not None else arr
