@@ -1,0 +1,221 @@
+"""The contract every model of :mod:`unebolt_viz.models` keeps (after braindecode's mixin).
+
+A model knows its input (``n_chans``, ``ch_names``, ``n_times``, ``sfreq``) and output
+(``n_outputs`` ROIs), can describe itself as a JSON-serialisable config and be rebuilt from it,
+and hands AdamW its parameter groups with LaBraM's layer-wise learning-rate decay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+#: Sampling rate every model expects: LaBraM's patches are 1 s of 200 samples.
+SFREQ = 200.0
+#: Samples per window in the paper (16 s at 200 Hz).
+N_TIMES = 3200
+#: The model sees the window in microvolts divided by this (reference_facts.md).
+INPUT_SCALE_UV = 100.0
+#: Parameter names (last component) of LaBraM's tokens and embedding tables.
+_EMBEDDING_PARAM_NAMES = frozenset({"cls_token", "pos_embed", "time_embed", "roi_lut"})
+_SPATIOTEMPORAL_PREFIX = "spatiotemporal"
+
+
+class EEGModelMixin:
+    """Attributes, config and optimiser groups shared by all torch models of the package.
+
+    Subclasses are ``nn.Module`` s that call :meth:`_init_contract` first in ``__init__``
+    and set the class attribute ``name`` (a key of ``MODEL_NAMES``).
+    """
+
+    name: ClassVar[str] = ""
+    n_outputs: int
+    n_times: int
+    sfreq: float
+    ch_names: tuple[str, ...]
+    preset: str
+    seed: int | None
+    hparams: dict[str, Any]
+
+    def _init_contract(
+        self,
+        *,
+        n_outputs: int,
+        ch_names: Sequence[str],
+        n_times: int,
+        sfreq: float,
+        preset: str,
+        seed: int | None,
+        hparams: dict[str, Any],
+    ) -> None:
+        from .labram import MAX_PATCHES, PATCH_SIZE, labram_channel_rows
+
+        if not isinstance(n_outputs, int) or isinstance(n_outputs, bool) or n_outputs < 1:
+            raise ValueError(
+                f"n_outputs must be a positive int (number of ROIs), got {n_outputs!r}"
+            )
+        if float(sfreq) != SFREQ:
+            raise ValueError(
+                f"sfreq={sfreq}: the models take EEG at {SFREQ:g} Hz (LaBraM's 1-s patches of "
+                f"{PATCH_SIZE} samples); resample the recording first"
+            )
+        if n_times % PATCH_SIZE or not 0 < n_times // PATCH_SIZE <= MAX_PATCHES:
+            raise ValueError(
+                f"n_times={n_times} must be a multiple of {PATCH_SIZE} with at most "
+                f"{MAX_PATCHES} patches (16 s); the paper uses {N_TIMES}"
+            )
+        self.ch_names, _ = labram_channel_rows(ch_names)
+        self.n_outputs = n_outputs
+        self.n_times = int(n_times)
+        self.sfreq = float(sfreq)
+        self.preset = preset
+        self.seed = seed
+        self.hparams = dict(hparams)
+
+    @property
+    def n_chans(self) -> int:
+        """Number of EEG channels the model reads."""
+        return len(self.ch_names)
+
+    def get_config(self) -> dict[str, Any]:
+        """Everything needed to rebuild the model (not its weights), JSON-serialisable."""
+        return {
+            "name": self.name,
+            "preset": self.preset,
+            "n_outputs": self.n_outputs,
+            "ch_names": list(self.ch_names),
+            "n_times": self.n_times,
+            "sfreq": self.sfreq,
+            "seed": self.seed,
+            **self.hparams,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> nn.Module:
+        """Rebuild a freshly initialised model from :meth:`get_config` output."""
+        from .factory import model_from_config
+
+        if config.get("name") != cls.name:
+            raise ValueError(f"config is for model {config.get('name')!r}, not {cls.name!r}")
+        return model_from_config(config)
+
+    def check_input(self, x: torch.Tensor) -> None:
+        """Raise a ValueError unless ``x`` is a float tensor (batch, n_chans, n_times)."""
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"expected a torch.Tensor, got {type(x).__name__}")
+        if x.ndim != 3 or x.shape[1:] != (self.n_chans, self.n_times):
+            raise ValueError(
+                f"{self.name} expects EEG windows of shape (batch, {self.n_chans}, {self.n_times}) "
+                f"in microvolts, got {tuple(x.shape)}"
+            )
+        if not x.is_floating_point():
+            raise TypeError(f"expected a floating-point tensor, got {x.dtype}")
+
+    def scale_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Check ``x`` (microvolts) and return it divided by 100, as the models are trained."""
+        self.check_input(x)
+        return x / INPUT_SCALE_UV
+
+    def count_parameters(self, trainable_only: bool = False) -> int:
+        """Number of parameter entries (all, or only those with ``requires_grad``)."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    def param_groups(
+        self, lr: float, weight_decay: float, layer_decay: float = 0.65
+    ) -> list[dict[str, Any]]:
+        """Parameter groups for ``torch.optim.AdamW`` with LaBraM's layer-wise lr decay.
+
+        Parameters
+        ----------
+        lr : float
+            Base learning rate.
+        weight_decay : float
+            Weight decay of weight matrices.
+        layer_decay : float
+            With ``L`` spatiotemporal blocks, the embeddings and patch encoder of that branch
+            get ``lr * layer_decay ** (L + 1)``, block ``k`` (0-based) gets
+            ``lr * layer_decay ** (L - k)``, and every other parameter ``lr``: 0.65**13 and
+            0.65**(12 - k) for LaBraM-base.
+
+        Returns
+        -------
+        list of dict
+            Each with ``params``, ``lr`` (already scaled), ``lr_scale``, ``weight_decay`` and
+            ``group_name``. Biases, norms, layer-scale vectors, tokens and embedding tables get no
+            weight decay, as in LaBraM. Frozen parameters are left out.
+        """
+        embedding_params = {
+            id(module.weight) for module in self.modules() if isinstance(module, nn.Embedding)
+        }
+        groups: dict[tuple[float, float], dict[str, Any]] = {}
+        for name, param in self.named_parameters():
+            if not param.requires_grad:
+                continue
+            parts = name.split(".")
+            no_decay = (
+                param.ndim <= 1
+                or parts[-1] == "bias"
+                or parts[-1] in _EMBEDDING_PARAM_NAMES
+                or id(param) in embedding_params
+            )
+            scale = float(layer_decay ** _decay_exponent(parts, self._spatiotemporal_depth()))
+            decay = 0.0 if no_decay else float(weight_decay)
+            key = (scale, decay)
+            if key not in groups:
+                groups[key] = {
+                    "params": [],
+                    "lr": lr * scale,
+                    "lr_scale": scale,
+                    "weight_decay": decay,
+                    "group_name": f"lr_scale_{scale:.3g}_{'decay' if decay else 'no_decay'}",
+                }
+            groups[key]["params"].append(param)
+        return sorted(groups.values(), key=lambda g: (g["lr_scale"], g["weight_decay"]))
+
+    def _spatiotemporal_depth(self) -> int:
+        for module in self.modules():
+            if module.__class__.__name__ == "SpatiotemporalEncoder":
+                return len(module.blocks)
+        return 0
+
+
+def _decay_exponent(parts: list[str], depth: int) -> int:
+    """How many times ``layer_decay`` multiplies the lr of a parameter named by ``parts``."""
+    if _SPATIOTEMPORAL_PREFIX not in parts:
+        return 0
+    local = parts[parts.index(_SPATIOTEMPORAL_PREFIX) + 1 :]
+    if local[0] in ("cls_token", "pos_embed", "time_embed", "patch_embed"):
+        return depth + 1
+    if local[0] == "blocks":
+        return depth - int(local[1])
+    return 0
+
+
+def resolve_hparams(model_name: str, preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The preset's hyperparameters of ``model_name`` updated by ``overrides`` (checked by name)."""
+    from .presets import preset_hparams
+
+    hparams = preset_hparams(model_name, preset)
+    unknown = sorted(set(overrides) - set(hparams))
+    if unknown:
+        raise ValueError(
+            f"Unknown option(s) {unknown} for model {model_name!r}; "
+            f"allowed: n_times, sfreq, {', '.join(sorted(hparams))}"
+        )
+    hparams.update(overrides)
+    return hparams
+
+
+@contextmanager
+def seeded(seed: int | None) -> Iterator[None]:
+    """Seed torch's CPU generator inside the block, leaving the global state as it was."""
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        yield

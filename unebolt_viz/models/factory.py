@@ -1,0 +1,84 @@
+"""Build any model of the package by name, and rebuild one from its config."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from torch import nn
+
+from unebolt_viz.channels import PAPER_CHANNELS
+
+from .baselines import BIOTUnified, LaBraMUnified
+from .neurobolt import NeuroBOLT, ROISpecificNeuroBOLT
+from .unebolt import UnEBOLT
+
+MODEL_NAMES: tuple[str, ...] = (
+    "unebolt", "neurobolt", "neurobolt_unified", "biot_unified", "labram_unified",
+)  # fmt: skip
+
+MODEL_CLASSES: dict[str, type[nn.Module]] = {
+    "unebolt": UnEBOLT,
+    "neurobolt": ROISpecificNeuroBOLT,
+    "neurobolt_unified": NeuroBOLT,
+    "biot_unified": BIOTUnified,
+    "labram_unified": LaBraMUnified,
+}
+
+
+def build_model(
+    name: str,
+    *,
+    n_outputs: int,
+    ch_names: Sequence[str] = PAPER_CHANNELS,
+    preset: str = "paper",
+    seed: int | None = None,
+    **overrides: Any,
+) -> nn.Module:
+    """Build a freshly initialised model.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`MODEL_NAMES`: ``"unebolt"``; ``"neurobolt"`` (one network per ROI);
+        ``"neurobolt_unified"``, ``"biot_unified"``, ``"labram_unified"`` (one last layer to all
+        ROIs).
+    n_outputs : int
+        Number of ROIs P.
+    ch_names : sequence of str
+        EEG channels in input order; any subset of LaBraM's channel list (default: the 26
+        channels of the paper).
+    preset : str
+        ``"paper"`` (full size), ``"compact"`` (CPU teaching) or ``"tiny"`` (unit tests).
+    seed : int, optional
+        Seed of the initialisation; the global torch generator is left untouched.
+    **overrides
+        ``n_times``, ``sfreq`` or any hyperparameter of the preset, e.g. the UnEBOLT ablation
+        switches ``use_gaf``, ``use_roi_lut``, ``use_roi_embedder``, ``use_roi_specific_head``.
+
+    Returns
+    -------
+    torch.nn.Module
+        With attributes ``n_chans``, ``n_outputs``, ``n_times``, ``sfreq``, ``ch_names``,
+        ``name`` and ``preset``; ``forward`` maps microvolt windows (batch, n_chans, n_times)
+        to (batch, n_outputs).
+
+    Examples
+    --------
+    >>> model = build_model("unebolt", n_outputs=64, preset="tiny", seed=0)
+    >>> model.n_chans, model.n_times
+    (26, 3200)
+    """
+    if name not in MODEL_CLASSES:
+        raise ValueError(f"Unknown model {name!r}; choose one of {MODEL_NAMES}")
+    return MODEL_CLASSES[name](
+        n_outputs=n_outputs, ch_names=ch_names, preset=preset, seed=seed, **overrides
+    )
+
+
+def model_from_config(config: dict[str, Any]) -> nn.Module:
+    """Rebuild a model (fresh weights) from the dict of its ``get_config()``."""
+    if not isinstance(config, dict) or "name" not in config:
+        raise ValueError("config must be a dict from model.get_config(), with a 'name' entry")
+    config = dict(config)
+    return build_model(config.pop("name"), **config)

@@ -1,0 +1,93 @@
+"""Model sizes: the paper's, a compact one for CPU teaching, and a tiny one for unit tests.
+
+``paper`` is the full size of reference_facts.md (LaBraM-base width 200 and 12 blocks; spectral
+branch of 4 linear-attention layers; RRE bottleneck 128; BIOT width 256). ``compact`` trains in
+a few minutes on two CPU cores for about a thousand windows; ``tiny`` runs in well under a second.
+Every entry can be overridden by name in :func:`unebolt_viz.models.build_model`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PRESETS: tuple[str, ...] = ("paper", "compact", "tiny")
+
+#: Spatiotemporal (LaBraM) branch. ``embed_dim`` is shared with the spectral branch, which
+#: must have the same width for the fusion; it must be a multiple of 25.
+_SPATIOTEMPORAL = {
+    "paper": dict(embed_dim=200, st_depth=12, st_heads=10),
+    "compact": dict(embed_dim=100, st_depth=2, st_heads=4),
+    "tiny": dict(embed_dim=50, st_depth=1, st_heads=2),
+}
+_SPATIOTEMPORAL_COMMON = dict(
+    mlp_ratio=4.0, drop_rate=0.1, attn_drop_rate=0.0, drop_path_rate=0.1, layer_scale_init=0.1
+)
+
+_SPECTRAL = {
+    "paper": dict(sp_depth=4, sp_heads=8),
+    "compact": dict(sp_depth=2, sp_heads=4),
+    "tiny": dict(sp_depth=1, sp_heads=2),
+}
+_SPECTRAL_COMMON = dict(
+    sp_levels=4, sp_base_window=100, sp_ff_mult=4, sp_attn_dropout=0.2, sp_pe_dropout=0.1
+)
+
+#: UnEBOLT's decoder. ``gaf_hidden=None`` means the encoder width; ``roi_embed_dim=None``
+#: means the number of ROIs (d_r = P, as in the paper).
+_UNEBOLT = {
+    "paper": dict(rre_bottleneck=128),
+    "compact": dict(rre_bottleneck=32),
+    "tiny": dict(rre_bottleneck=8),
+}
+_UNEBOLT_COMMON = dict(
+    gaf_hidden=None,
+    roi_embed_dim=None,
+    rre_dropout=0.1,
+    rre_alpha_init=0.1,
+    use_gaf=True,
+    use_roi_lut=True,
+    use_roi_embedder=True,
+    use_roi_specific_head=True,
+)
+
+_BIOT = {
+    "paper": dict(biot_embed_dim=256, biot_depth=4, biot_heads=8),
+    "compact": dict(biot_embed_dim=64, biot_depth=2, biot_heads=4),
+    "tiny": dict(biot_embed_dim=16, biot_depth=1, biot_heads=2),
+}
+_BIOT_COMMON = dict(
+    biot_n_fft=200, biot_hop=100, biot_ff_mult=4, sp_attn_dropout=0.2, sp_pe_dropout=0.1
+)
+
+_HEAD = dict(head_init_scale=0.001)
+
+
+def preset_hparams(model_name: str, preset: str) -> dict[str, Any]:
+    """The full hyperparameter dict of ``model_name`` at size ``preset``.
+
+    Parameters
+    ----------
+    model_name : str
+        One of ``MODEL_NAMES``.
+    preset : str
+        One of :data:`PRESETS`.
+
+    Returns
+    -------
+    dict
+        A fresh dict (safe to modify).
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"Unknown preset {preset!r}; choose one of {PRESETS}")
+    spatiotemporal = {**_SPATIOTEMPORAL[preset], **_SPATIOTEMPORAL_COMMON}
+    spectral = {**_SPECTRAL[preset], **_SPECTRAL_COMMON}
+    tables: dict[str, dict[str, Any]] = {
+        "unebolt": {**spatiotemporal, **spectral, **_UNEBOLT[preset], **_UNEBOLT_COMMON, **_HEAD},
+        "neurobolt": {**spatiotemporal, **spectral, **_HEAD},
+        "neurobolt_unified": {**spatiotemporal, **spectral, **_HEAD},
+        "labram_unified": {**spatiotemporal, **_HEAD},
+        "biot_unified": {**_BIOT[preset], **_BIOT_COMMON},
+    }
+    if model_name not in tables:
+        raise ValueError(f"Unknown model {model_name!r}; choose one of {tuple(tables)}")
+    return dict(tables[model_name])

@@ -1,0 +1,290 @@
+"""Ridge regression on HRF-weighted EEG band powers: the classic cheap EEG-to-BOLD baseline.
+
+For each window (16 s of EEG before a TR) and channel, the log band power of each frequency
+band is computed in consecutive segments (2 s by default), and the segments are averaged with
+the weights of the canonical haemodynamic response function at each segment's lag before the
+TR (a convolution with the HRF, evaluated at the TR). The resulting ``n_chans x n_bands``
+features are standardised and mapped to all ROIs by one ridge regression. numpy/scipy only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import linalg, stats
+
+from unebolt_viz.channels import PAPER_CHANNELS, canonical_channel_name
+
+from ._files import atomic_write, base_path, read_config, with_ext, write_config
+
+#: Frequency bands in Hz, [low, high).
+DEFAULT_BANDS: dict[str, tuple[float, float]] = {
+    "delta": (1.0, 4.0),
+    "theta": (4.0, 8.0),
+    "alpha": (8.0, 13.0),
+    "beta": (13.0, 30.0),
+    "gamma": (30.0, 45.0),
+}
+
+
+def canonical_hrf(t: np.ndarray) -> np.ndarray:
+    """SPM's canonical double-gamma HRF (peak ~5 s, undershoot ~15 s, ratio 1/6), peak = 1.
+
+    Parameters
+    ----------
+    t : array
+        Seconds after the neural event; zero for ``t <= 0``.
+    """
+    t = np.asarray(t, dtype=float)
+    h = stats.gamma.pdf(t, 6.0) - stats.gamma.pdf(t, 16.0) / 6.0
+    grid = np.linspace(0.0, 32.0, 3201)
+    peak = np.max(stats.gamma.pdf(grid, 6.0) - stats.gamma.pdf(grid, 16.0) / 6.0)
+    return np.where(t > 0, h / peak, 0.0)
+
+
+class RidgeBaseline:
+    """Ridge regression from HRF-weighted log band powers to ROI signals.
+
+    Parameters
+    ----------
+    alpha : float
+        Ridge penalty on the standardised features.
+    bands : mapping of str to (low, high), optional
+        Frequency bands in Hz; default :data:`DEFAULT_BANDS`.
+    sfreq : float
+        Sampling rate of the windows (200 Hz).
+    ch_names : sequence of str
+        Channels in input order.
+    segment_s : float
+        Length of the band-power segments in seconds; must divide the window length.
+    n_times : int
+        Samples per window (3200 = 16 s).
+
+    Attributes
+    ----------
+    n_outputs : int or None
+        Number of ROIs, known after :meth:`fit`.
+    coef_, intercept_ : ndarray
+        Weights on standardised features, (n_features, n_outputs), and (n_outputs,).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> windows = rng.standard_normal((40, 26, 3200)) * 10
+    >>> targets = rng.standard_normal((40, 8))
+    >>> RidgeBaseline(alpha=10.0).fit(windows, targets).predict(windows).shape
+    (40, 8)
+    """
+
+    name = "ridge"
+
+    def __init__(
+        self,
+        alpha: float = 1.0,
+        bands: Mapping[str, Sequence[float]] | None = None,
+        sfreq: float = 200.0,
+        ch_names: Sequence[str] = PAPER_CHANNELS,
+        segment_s: float = 2.0,
+        n_times: int = 3200,
+    ) -> None:
+        if alpha < 0:
+            raise ValueError(f"alpha must be >= 0, got {alpha}")
+        self.alpha = float(alpha)
+        bands = DEFAULT_BANDS if bands is None else bands
+        self.bands = {str(k): (float(v[0]), float(v[1])) for k, v in bands.items()}
+        nyquist = sfreq / 2
+        for band, (low, high) in self.bands.items():
+            if not 0 <= low < high <= nyquist:
+                raise ValueError(
+                    f"band {band!r}={low, high} Hz must satisfy 0 <= low < high <= {nyquist}"
+                )
+        self.sfreq = float(sfreq)
+        self.ch_names = tuple(canonical_channel_name(str(c)) for c in ch_names)
+        self.segment_s = float(segment_s)
+        self.n_times = int(n_times)
+        self.segment_len = int(round(self.segment_s * self.sfreq))
+        if self.segment_len <= 0 or self.n_times % self.segment_len:
+            raise ValueError(
+                f"segment_s={segment_s} s ({self.segment_len} samples) must divide the window of "
+                f"{self.n_times} samples"
+            )
+        self.n_outputs: int | None = None
+        self.coef_: np.ndarray | None = None
+        self.intercept_: np.ndarray | None = None
+        self.feature_mean_: np.ndarray | None = None
+        self.feature_scale_: np.ndarray | None = None
+
+    @property
+    def n_chans(self) -> int:
+        return len(self.ch_names)
+
+    @property
+    def hrf_weights(self) -> np.ndarray:
+        """Weight of each segment (oldest first): the HRF at its centre's lag, summing to one."""
+        n_segments = self.n_times // self.segment_len
+        window_s = self.n_times / self.sfreq
+        centres = (np.arange(n_segments) + 0.5) * self.segment_s - window_s  # seconds, < 0
+        weights = canonical_hrf(-centres)
+        return weights / weights.sum()
+
+    def band_log_power(self, windows: np.ndarray) -> np.ndarray:
+        """log10 band power per segment, (n, n_chans, n_segments, n_bands), Hann periodogram."""
+        windows = self._check_windows(windows)
+        n, c, t = windows.shape
+        segments = windows.reshape(n, c, t // self.segment_len, self.segment_len)
+        segments = segments - segments.mean(axis=-1, keepdims=True)
+        taper = np.hanning(self.segment_len + 1)[:-1]  # periodic Hann, as scipy's 'hann'
+        spectrum = np.abs(np.fft.rfft(segments * taper, axis=-1)) ** 2
+        psd = spectrum / (self.sfreq * np.sum(taper**2))
+        psd[..., 1:] *= 2  # one-sided (the Nyquist bin too: its doubling is harmless here)
+        freqs = np.fft.rfftfreq(self.segment_len, 1.0 / self.sfreq)
+        df = freqs[1]
+        powers = [
+            psd[..., (freqs >= low) & (freqs < high)].sum(axis=-1) * df
+            for low, high in self.bands.values()
+        ]
+        return np.log10(np.stack(powers, axis=-1) + 1e-12)
+
+    def features(self, windows: np.ndarray) -> np.ndarray:
+        """HRF-weighted log band powers, (n, n_chans * n_bands), channel-major."""
+        log_power = self.band_log_power(windows)
+        weighted = np.einsum("ncsb,s->ncb", log_power, self.hrf_weights)
+        return weighted.reshape(weighted.shape[0], -1)
+
+    def fit(self, windows: np.ndarray, targets: np.ndarray) -> RidgeBaseline:
+        """Fit on windows (n, n_chans, n_times) in microvolts and targets (n, n_outputs)."""
+        X = self.features(windows)
+        Y = np.asarray(targets, dtype=float)
+        if Y.ndim == 1:
+            Y = Y[:, None]
+        if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
+            raise ValueError(f"targets must be (n_windows={X.shape[0]}, n_outputs), got {Y.shape}")
+        if not np.all(np.isfinite(Y)):
+            raise ValueError("targets contain NaN or infinite values")
+        self.feature_mean_ = X.mean(axis=0)
+        scale = X.std(axis=0)
+        self.feature_scale_ = np.where(scale > 0, scale, 1.0)
+        Z = (X - self.feature_mean_) / self.feature_scale_
+        y_mean = Y.mean(axis=0)
+        gram = Z.T @ Z + self.alpha * np.eye(Z.shape[1])
+        self.coef_ = linalg.solve(gram, Z.T @ (Y - y_mean), assume_a="sym")
+        self.intercept_ = y_mean
+        self.n_outputs = Y.shape[1]
+        return self
+
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        """Predicted ROI values, (n, n_outputs)."""
+        if self.coef_ is None:
+            raise RuntimeError("RidgeBaseline is not fitted yet: call fit(windows, targets) first")
+        Z = (self.features(windows) - self.feature_mean_) / self.feature_scale_
+        return Z @ self.coef_ + self.intercept_
+
+    def get_config(self) -> dict[str, Any]:
+        """JSON-serialisable settings (not the fitted weights)."""
+        return {
+            "name": self.name,
+            "alpha": self.alpha,
+            "bands": {k: list(v) for k, v in self.bands.items()},
+            "sfreq": self.sfreq,
+            "ch_names": list(self.ch_names),
+            "segment_s": self.segment_s,
+            "n_times": self.n_times,
+            "n_outputs": self.n_outputs,
+        }
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> RidgeBaseline:
+        """An unfitted model with the settings of :meth:`get_config`."""
+        config = dict(config)
+        if config.pop("name", cls.name) != cls.name:
+            raise ValueError("config is not a RidgeBaseline config")
+        config.pop("n_outputs", None)
+        return cls(**config)
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """The fitted arrays (for :func:`unebolt_viz.models.save_model`)."""
+        if self.coef_ is None:
+            raise RuntimeError("nothing to save: the RidgeBaseline is not fitted")
+        return {
+            "coef": self.coef_,
+            "intercept": self.intercept_,
+            "feature_mean": self.feature_mean_,
+            "feature_scale": self.feature_scale_,
+        }
+
+    @classmethod
+    def from_state(
+        cls, config: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
+    ) -> RidgeBaseline:
+        """Rebuild a fitted model from its config and :meth:`state_arrays`."""
+        model = cls.from_config(config)
+        n_features = model.n_chans * len(model.bands)
+        expected = {
+            "coef": (n_features, config.get("n_outputs")),
+            "intercept": (config.get("n_outputs"),),
+            "feature_mean": (n_features,),
+            "feature_scale": (n_features,),
+        }
+        for key, shape in expected.items():
+            if key not in arrays:
+                raise ValueError(f"RidgeBaseline state: missing key {key} (expected shape {shape})")
+            if tuple(arrays[key].shape) != shape:
+                raise ValueError(
+                    f"RidgeBaseline state: key {key} expected shape {shape}, found "
+                    f"{tuple(arrays[key].shape)}"
+                )
+        extra = sorted(set(arrays) - set(expected))
+        if extra:
+            raise ValueError(f"RidgeBaseline state: unexpected key(s) {extra}")
+        model.coef_ = np.asarray(arrays["coef"], dtype=float)
+        model.intercept_ = np.asarray(arrays["intercept"], dtype=float)
+        model.feature_mean_ = np.asarray(arrays["feature_mean"], dtype=float)
+        model.feature_scale_ = np.asarray(arrays["feature_scale"], dtype=float)
+        model.n_outputs = int(config["n_outputs"])
+        return model
+
+    def save(self, path: str | os.PathLike) -> tuple[Path, Path]:
+        """Save as ``<path>.safetensors`` (arrays) + ``<path>.json`` (config), atomically."""
+        from safetensors.numpy import save_file
+
+        base = base_path(path)
+        weights_path, config_path = with_ext(base, ".safetensors"), with_ext(base, ".json")
+        arrays = {
+            k: np.ascontiguousarray(v, dtype=np.float64) for k, v in self.state_arrays().items()
+        }
+        atomic_write(weights_path, lambda tmp: save_file(arrays, tmp))
+        write_config(config_path, self.get_config())
+        return weights_path, config_path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> RidgeBaseline:
+        """Load a model written by :meth:`save` (no pickle involved)."""
+        from safetensors.numpy import load_file
+
+        base = base_path(path)
+        config = read_config(base)
+        if config.get("name") != cls.name:
+            raise ValueError(f"{base} holds a {config.get('name')!r} model, not a RidgeBaseline")
+        weights_path = with_ext(base, ".safetensors")
+        if not weights_path.exists():
+            raise FileNotFoundError(f"No weights at {weights_path} (written by save)")
+        return cls.from_state(config, load_file(str(weights_path)))
+
+    def _check_windows(self, windows: np.ndarray) -> np.ndarray:
+        windows = np.asarray(windows, dtype=float)
+        if windows.ndim != 3 or windows.shape[1:] != (self.n_chans, self.n_times):
+            raise ValueError(
+                f"windows must be (n, {self.n_chans}, {self.n_times}) in microvolts, got "
+                f"{windows.shape}"
+            )
+        if not np.all(np.isfinite(windows)):
+            raise ValueError("windows contain NaN or infinite values")
+        return windows
+
+    def __repr__(self) -> str:
+        fitted = f"n_outputs={self.n_outputs}" if self.coef_ is not None else "unfitted"
+        return f"RidgeBaseline(alpha={self.alpha}, bands={list(self.bands)}, {fitted})"
