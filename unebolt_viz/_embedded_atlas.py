@@ -391,7 +391,7 @@ def load_embedded_atlas(n_rois: int, data_dir: str | Path | None = None) -> Atla
     Parameters
     ----------
     n_rois : {64, 128, 256}
-        Total number of ROIs: 53 cortical + 11 subcortical, 107 + 21 or 235 + 21.
+        Total number of ROIs: 53 cortical + 11 subcortical, 109 + 19 or 237 + 19.
     data_dir : path, optional
         Folder of the cache file; default ``cache_dir("atlases")`` (``$UNEBOLT_VIZ_DATA`` or
         ``~/.cache/unebolt_viz``).
