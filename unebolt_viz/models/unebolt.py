@@ -31,7 +31,7 @@ from torch import nn
 from unebolt_viz.channels import PAPER_CHANNELS
 
 from .base import N_TIMES, SFREQ, EEGModelMixin, resolve_hparams, seeded
-from .labram import init_linear_and_norm
+from .labram import init_linear_and_norm, trunc_normal_
 from .neurobolt import DualBranchEncoder, scaled_linear_head
 
 
@@ -75,7 +75,7 @@ class ROISpecificHeads(nn.Module):
         self.weight = nn.Parameter(torch.empty(n_rois, dim))
         self.bias = nn.Parameter(torch.zeros(n_rois))
         with torch.no_grad():
-            nn.init.trunc_normal_(self.weight, std=0.02)
+            trunc_normal_(self.weight, std=0.02)
             self.weight.mul_(init_scale)
 
     def forward(self, e: torch.Tensor) -> torch.Tensor:
