@@ -53,8 +53,8 @@ class RidgeBaseline:
     ----------
     alpha : float
         Ridge penalty on the standardised features.
-    bands : mapping of str to (low, high), optional
-        Frequency bands in Hz; default :data:`DEFAULT_BANDS`.
+    bands : mapping of str to (low, high), or sequence of (name, low, high), optional
+        Frequency bands in Hz, in feature order; default :data:`DEFAULT_BANDS`.
     sfreq : float
         Sampling rate of the windows (200 Hz).
     ch_names : sequence of str
@@ -85,7 +85,7 @@ class RidgeBaseline:
     def __init__(
         self,
         alpha: float = 1.0,
-        bands: Mapping[str, Sequence[float]] | None = None,
+        bands: Mapping[str, Sequence[float]] | Sequence[Sequence[Any]] | None = None,
         sfreq: float = 200.0,
         ch_names: Sequence[str] = PAPER_CHANNELS,
         segment_s: float = 2.0,
@@ -95,7 +95,8 @@ class RidgeBaseline:
             raise ValueError(f"alpha must be >= 0, got {alpha}")
         self.alpha = float(alpha)
         bands = DEFAULT_BANDS if bands is None else bands
-        self.bands = {str(k): (float(v[0]), float(v[1])) for k, v in bands.items()}
+        items = bands.items() if isinstance(bands, Mapping) else ((b[0], b[1:]) for b in bands)
+        self.bands = {str(k): (float(v[0]), float(v[1])) for k, v in items}
         nyquist = sfreq / 2
         for band, (low, high) in self.bands.items():
             if not 0 <= low < high <= nyquist:
@@ -188,7 +189,8 @@ class RidgeBaseline:
         return {
             "name": self.name,
             "alpha": self.alpha,
-            "bands": {k: list(v) for k, v in self.bands.items()},
+            # a list, not a dict: the feature order follows the band order
+            "bands": [[k, low, high] for k, (low, high) in self.bands.items()],
             "sfreq": self.sfreq,
             "ch_names": list(self.ch_names),
             "segment_s": self.segment_s,
