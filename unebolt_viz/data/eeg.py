@@ -206,8 +206,15 @@ def read_eeg(path: str | os.PathLike, *, preload: bool = True, verbose: str | bo
 
 
 def _source(raw: mne.io.BaseRaw) -> str:
-    names = [str(f) for f in (getattr(raw, "filenames", None) or ()) if f is not None]
-    return names[0] if names else "<in-memory Raw>"
+    """The file a user opened for ``raw`` (the header, not MNE's binary data file)."""
+    names = [Path(f) for f in (getattr(raw, "filenames", None) or ()) if f is not None]
+    if not names:
+        return "<in-memory Raw>"
+    path = names[0]
+    for data_suffix, header_suffix in ((".eeg", ".vhdr"), (".fdt", ".set")):
+        if path.suffix.lower() == data_suffix and path.with_suffix(header_suffix).exists():
+            return str(path.with_suffix(header_suffix))
+    return str(path)
 
 
 # ----------------------------------------------------------------------------------------------
