@@ -428,13 +428,19 @@ def prepare_eeg(
         raw.apply_function(lambda x: x * rescale, picks="eeg", channel_wise=False)
 
     data = raw.get_data(picks=eeg_names)
-    if not np.all(np.isfinite(data)):
-        raise EEGFileError(_nonfinite_message(data, eeg_names, raw.info["sfreq"], source))
+    finite = np.all(np.isfinite(data), axis=1)
+    used = np.array([c in report.found for c in eeg_names])
+    if not np.all(finite[used]):
+        picked = [i for i, c in enumerate(eeg_names) if used[i]]
+        raise EEGFileError(_nonfinite_message(data[picked], [eeg_names[i] for i in picked],
+                                              raw.info["sfreq"], source))
+    # Other EEG channels with NaN/Inf only serve interpolation: they are left out of it.
+    broken = [c for c, ok in zip(eeg_names, finite) if not ok]
 
-    std = data.std(axis=1)
+    std = np.where(finite, np.nan_to_num(data, posinf=0.0, neginf=0.0).std(axis=1), np.inf)
     flat = [c for c, s in zip(eeg_names, std) if s < flat_std]
     report.flat = tuple(c for c in report.found if c in flat)
-    live = std[std >= flat_std]
+    live = std[(std >= flat_std) & finite]
     typical = float(np.median(live)) if live.size else 0.0
     if typical > max_std:
         raise EEGFileError(
@@ -466,7 +472,7 @@ def prepare_eeg(
 
     _set_standard_montage(raw)
     if to_rebuild:
-        unusable = [c for c in eeg_names if (c in flat or c in raw.info["bads"])
+        unusable = [c for c in eeg_names if (c in flat or c in raw.info["bads"] or c in broken)
                     and c not in bad_found]
         _interpolate(raw, report.missing, bad_found, unusable, source)
         report.interpolated = tuple(to_rebuild)
