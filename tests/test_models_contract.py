@@ -145,3 +145,26 @@ def test_param_groups_scale_by_actual_depth_and_work_with_adamw():
     assert not torch.equal(before, model.nets[1].encoder.spatiotemporal.pos_embed)
     biot = build_model("biot_unified", n_outputs=2, preset="tiny")
     assert {g["lr_scale"] for g in biot.param_groups(1e-3, 0.05)} == {1.0}
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_select_channels_keeps_trained_weights_for_a_channel_subset(name):
+    from unebolt_viz.models import select_channels
+
+    model = build_model(name, n_outputs=2, preset="tiny", seed=0).eval()
+    same = select_channels(model, PAPER_CHANNELS)
+    with torch.no_grad():
+        torch.testing.assert_close(same(X), model(X), rtol=0, atol=0)
+    subset = ["O2", "FP1", "T3", "CZ"]  # reordered, with a legacy name
+    small = select_channels(model, subset)
+    assert small.ch_names == ("O2", "FP1", "T7", "CZ") and not small.training
+    rows = [PAPER_CHANNELS.index(c) for c in small.ch_names]
+    big_state, small_state = model.state_dict(), small.state_dict()
+    for key, value in small_state.items():
+        if key.endswith("channel_embed.weight"):
+            torch.testing.assert_close(value, big_state[key][rows])
+        elif not key.endswith("spectral.index"):
+            torch.testing.assert_close(value, big_state[key])
+    assert small(X[:, rows]).shape == (3, 2)
+    with pytest.raises(ValueError, match=r"\['OZZ'\] are not among the model's channels"):
+        select_channels(model, ["O1", "OZZ"])

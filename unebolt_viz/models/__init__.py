@@ -42,6 +42,7 @@ _LAZY = {
     "MultiScaleSpectralEncoder": "spectral",
     "labram_channel_rows": "labram",
     "preset_hparams": "presets",
+    "select_channels": "transfer",
 }
 
 __all__ = ["MODEL_NAMES", "PRESETS", *_LAZY]
