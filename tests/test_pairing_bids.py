@@ -176,10 +176,21 @@ def test_load_scan_pair_from_brainvision_and_roi_table(tmp_path):
     np.testing.assert_allclose(pair.bold.values, bold_targets(bold.values, tr=TR)[full],
                                atol=1e-9)
 
+    assert pair.data_source == "real"  # nothing declared otherwise
+
     # The same steps by hand give the same windows.
     prepared, _ = prepare_eeg(read_eeg(eeg_path), highpass=0.5)
     by_hand = eeg_windows_from_raw(prepared, scan="s", subject="t")
     np.testing.assert_array_equal(pair.windows.values, by_hand.values)
+
+    # Real EEG with simulated BOLD, as the sidecars declare, is semi-synthetic.
+    (tmp_path / "sub-03_task-rest_run-2_eeg.json").write_text(json.dumps({"data_source": "real"}))
+    (tmp_path / "sub-03_task-rest_run-2_bold.json").write_text(
+        json.dumps({"RepetitionTime": TR, "data_source": "simulated"}))
+    mixed = load_scan_pair(eeg_path, bold_path, rois=ROIS)
+    assert mixed.data_source == "semi-synthetic" == mixed.windows.attrs["data_source"]
+    with pytest.raises(uv.InvalidDataError, match="semi-synthetic, not 'real'"):
+        load_scan_pair(eeg_path, bold_path, rois=ROIS, data_source="real")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -266,13 +277,47 @@ def test_find_bids_runs_ambiguous_bold_names_the_fix(tmp_path):
 # simulator round trip: files written by the simulator read back through this path
 
 
-def test_simulated_recording_round_trip(tmp_path):
+@pytest.fixture(scope="module")
+def written_cohort(tmp_path_factory):
+    """A tiny simulated cohort, two scans written as BIDS-like files by the simulator."""
     import importlib.util
 
     if importlib.util.find_spec("unebolt_viz.data.simulate.writer") is None:
-        pytest.skip("the simulator's file writer (unebolt_viz.data.simulate.writer) is not there yet")
+        pytest.skip("the simulator's file writer (unebolt_viz.data.simulate.writer) is absent")
     from unebolt_viz.data.simulate import simulate_cohort
 
     cohort = simulate_cohort(preset="tiny", seed=7, progress=False)
-    paths = cohort.write(tmp_path / "sim")
-    pytest.skip(f"writer present; round trip not wired yet ({len(paths)} paths)")
+    root = tmp_path_factory.mktemp("sim")
+    scans = cohort.scans[:2]
+    cohort.write(root, scans=scans)
+    return cohort, scans, root
+
+
+def test_simulated_recording_round_trip(written_cohort):
+    """Files written by the simulator, read back through ingestion = the in-memory pairs."""
+    cohort, scans, root = written_cohort
+    runs = find_bids_runs(root)
+    assert [r.subject for r in runs] == [f"sub-{s[3:5]}" for s in scans]
+    for run, scan in zip(runs, scans):
+        memory = cohort.pair(scan)
+        pair = load_scan_pair(run.eeg, run.bold)  # data source and ROI table from the sidecars
+        assert pair.data_source == "simulated" == memory.data_source
+        assert pair.windows.shape == memory.windows.shape
+        assert list(pair.windows.channel.values) == list(memory.windows.channel.values)
+        np.testing.assert_array_equal(pair.windows.tr_index.values, memory.windows.tr_index.values)
+        np.testing.assert_allclose(pair.windows.onset.values, memory.windows.onset.values)
+        # EEG went through float32 microvolts on disk: equal to float32 rounding.
+        np.testing.assert_allclose(pair.windows.values, memory.windows.values, rtol=1e-6,
+                                   atol=1e-4)
+        assert np.shares_memory(pair.windows.values[0], pair.windows.values[1])
+        # BOLD went through a TSV with 6 significant digits before the target processing.
+        np.testing.assert_allclose(pair.bold.values, memory.bold.values, rtol=0, atol=1e-4)
+        assert list(pair.bold.roi.values) == list(memory.bold.roi.values)
+        assert list(pair.bold.network.values) == list(memory.bold.network.values)
+
+
+def test_simulated_files_cannot_be_relabelled_real(written_cohort):
+    _, _, root = written_cohort
+    run = find_bids_runs(root)[0]
+    with pytest.raises(uv.InvalidDataError, match="contradicts the files.*simulated"):
+        load_scan_pair(run.eeg, run.bold, data_source="real")

@@ -10,6 +10,7 @@ their subject, session, task and run entities. Splits must keep all runs of a su
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import warnings
@@ -22,6 +23,8 @@ import numpy as np
 __all__ = [
     "BIDSRun",
     "parse_entities",
+    "read_sidecar",
+    "dataset_metadata",
     "scan_and_subject",
     "find_bids_runs",
     "subject_groups",
@@ -65,6 +68,29 @@ def parse_entities(name: str) -> tuple[dict[str, str], str]:
     if not entities:
         return {}, stem
     return entities, suffix
+
+
+def read_sidecar(path: str | os.PathLike) -> dict:
+    """The BIDS JSON sidecar beside a data file (same name, ``.json``), or ``{}``."""
+    path = Path(path)
+    split = _split_ending(path.name, (*EEG_ENDINGS, *IMAGE_ENDINGS, *TABLE_ENDINGS, ".func.gii"))
+    stem = split[0] if split else path.stem
+    sidecar = path.with_name(stem + ".json")
+    if not sidecar.is_file():
+        return {}
+    try:
+        return json.loads(sidecar.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{sidecar}: not valid JSON ({err}); fix or remove the sidecar.") from err
+
+
+def dataset_metadata(path: str | os.PathLike) -> tuple[Path | None, dict]:
+    """The root and ``dataset_description.json`` of the BIDS dataset holding ``path``."""
+    for parent in Path(path).resolve().parents:
+        description = parent / "dataset_description.json"
+        if description.is_file():
+            return parent, json.loads(description.read_text())
+    return None, {}
 
 
 def scan_and_subject(path: str | os.PathLike) -> tuple[str, str]:

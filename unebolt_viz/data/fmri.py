@@ -18,7 +18,6 @@ The paper's targets (0.15 Hz zero-phase low-pass, demean, 95th-percentile scalin
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -29,7 +28,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .bids import scan_and_subject
+from .bids import read_sidecar, scan_and_subject
 from .containers import InvalidDataError, roi_timeseries
 
 __all__ = [
@@ -74,16 +73,7 @@ def _roi_names(rois: Any) -> list[str] | None:
 
 def _sidecar_tr(path: Path) -> float | None:
     """``RepetitionTime`` from the BIDS JSON sidecar beside ``path``, if there is one."""
-    stem = path.name
-    for ext in (".nii.gz", ".nii", ".tsv.gz", ".tsv", ".csv.gz", ".csv", ".func.gii"):
-        if stem.lower().endswith(ext):
-            stem = stem[: -len(ext)]
-            break
-    sidecar = path.with_name(stem + ".json")
-    if not sidecar.exists():
-        return None
-    meta = json.loads(sidecar.read_text())
-    value = meta.get("RepetitionTime")
+    value = read_sidecar(path).get("RepetitionTime")
     return None if value is None else float(value)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from ..channels import PAPER_CHANNELS
-from .bids import IMAGE_ENDINGS, scan_and_subject
+from .bids import IMAGE_ENDINGS, dataset_metadata, read_sidecar, scan_and_subject
 from .containers import InvalidDataError, validate_eeg_windows, validate_roi_timeseries
 from .eeg import (
     MODEL_SFREQ,
@@ -258,7 +258,7 @@ def load_scan_pair(
     confounds: Any = None,
     scan: str | None = None,
     subject: str | None = None,
-    data_source: str = "real",
+    data_source: str | None = None,
     window: float = WINDOW_SECONDS,
 ) -> ScanPair:
     """The paper's whole preprocessing of one simultaneous run, from files to a ScanPair.
@@ -278,7 +278,8 @@ def load_scan_pair(
     bold_tr : float, optional
         BOLD repetition time (default: NIfTI header or JSON sidecar).
     rois : Atlas, DataFrame or mapping, optional
-        ROI names (selecting and ordering table columns), networks and centroids.
+        ROI names (selecting and ordering table columns), networks and centroids. Default: the
+        table named by ``AtlasTable`` in the BOLD JSON sidecar, if any (found in the dataset).
     atlas : path or image, optional
         Maps or labels image for a BOLD image (see
         :func:`unebolt_viz.data.fmri.extract_roi_timeseries`).
@@ -286,8 +287,10 @@ def load_scan_pair(
         Motion confounds regressed out of a BOLD image.
     scan, subject : str, optional
         Default: parsed from the BOLD file name.
-    data_source : {"real", "simulated", "semi-synthetic"}
-        Of both EEG and BOLD (files written by the simulator are ``"simulated"``).
+    data_source : {"real", "simulated", "semi-synthetic"}, optional
+        Of both EEG and BOLD. Default: what the BIDS sidecars or ``dataset_description.json``
+        declare (the simulator's files declare ``"simulated"``), else ``"real"``. A value that
+        contradicts a declaration is an error.
     window : float
         Seconds of EEG before each volume.
 
@@ -298,6 +301,9 @@ def load_scan_pair(
     from .fmri import extract_roi_timeseries, read_roi_table
 
     bold_path = Path(bold_path)
+    data_source = _declared_source(Path(eeg_path), bold_path, data_source)
+    if rois is None:
+        rois = _sidecar_atlas_table(bold_path)
     default_scan, default_subject = scan_and_subject(bold_path)
     scan, subject = scan or default_scan, subject or default_subject
     if bold_path.name.lower().endswith(IMAGE_ENDINGS):
@@ -314,3 +320,52 @@ def load_scan_pair(
     return pair_scan(raw, bold, trigger=trigger, tr=tr, first_volume=first_volume,
                      trigger_offset=trigger_offset, window=window, data_source=data_source,
                      report=report)
+
+
+def _declared_source(eeg_path: Path, bold_path: Path, given: str | None) -> str:
+    """The data source the files declare (BIDS sidecars, dataset description), checked."""
+    declared = {}
+    for path in (eeg_path, bold_path):
+        value = read_sidecar(path).get("data_source")
+        if value is None:
+            value = dataset_metadata(path)[1].get("data_source")
+        if value is not None:
+            declared[str(path)] = str(value)
+    kinds = set(declared.values())
+    if len(kinds) > 1:
+        # e.g. real EEG with simulated BOLD: semi-synthetic by definition.
+        if given in (None, "semi-synthetic"):
+            return "semi-synthetic"
+        raise InvalidDataError(
+            f"The files declare different data sources {declared}: their pair is "
+            f"semi-synthetic, not {given!r}; leave data_source unset or pass 'semi-synthetic'."
+        )
+    if not kinds:
+        return "real" if given is None else given
+    (kind,) = kinds
+    if given is not None and given != kind:
+        raise InvalidDataError(
+            f"data_source={given!r} contradicts the files, which declare {declared}; leave "
+            "data_source unset to use their declaration (simulated data must stay labelled so)."
+        )
+    return kind
+
+
+def _sidecar_atlas_table(bold_path: Path) -> Any:
+    """The ROI table named by ``AtlasTable`` in the BOLD sidecar, or None."""
+    import pandas as pd
+
+    name = read_sidecar(bold_path).get("AtlasTable")
+    if not name:
+        return None
+    root, _ = dataset_metadata(bold_path)
+    for folder in [bold_path.parent, *bold_path.resolve().parents]:
+        candidate = folder / name
+        if candidate.is_file():
+            return pd.read_csv(candidate, sep="\t")
+        if root is not None and folder == root:
+            break
+    raise FileNotFoundError(
+        f"{bold_path}: its sidecar names the ROI table {name!r}, which was not found in the "
+        "dataset; put it at the dataset root or pass rois=..."
+    )
