@@ -48,6 +48,7 @@ def _bold(n_volumes, tr=TR, seed=1, scan="sub-01_task-rest_run-1", subject="sub-
 
 
 def _write_brainvision(raw, path):
+    pytest.importorskip("pybv")  # the [io] extra
     raw.export(path, fmt="brainvision", verbose="error")
     return path
 

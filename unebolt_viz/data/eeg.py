@@ -363,7 +363,8 @@ def prepare_eeg(
     missing : {"raise", "interpolate"}
         What to do with requested channels that are absent, flat or marked bad
         (``raw.info["bads"]``): raise an error listing them, or rebuild them by spherical-spline
-        interpolation from the standard 10-05 positions (recorded in the report).
+        interpolation from the standard 10-05 positions (recorded in the report). Positions
+        always come from MNE's template (``colin27_1005``), not from digitised ones in the file.
     rescale : float
         Multiply the file's values by this first, for headers that declare the wrong unit
         (``1e-6`` for a file that stores microvolts but declares volts).
