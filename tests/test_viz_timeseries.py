@@ -1,0 +1,99 @@
+"""Time-series figures: decimation keeps extremes; drawn lines are the data's signals."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import xarray as xr  # noqa: E402
+
+import unebolt_viz as uv  # noqa: E402
+from unebolt_viz.viz import (  # noqa: E402
+    ROIPairPlot,
+    minmax_decimate,
+    network_timeseries_figure,
+    plot_network_timeseries,
+    select_scan,
+)
+
+
+def _two_scan_predictions(rois, n_rois, rng):
+    parts = []
+    for k in range(2):
+        true = rng.standard_normal((40, n_rois))
+        bold = uv.roi_timeseries(true, rois, 2.0, scan=f"sub0{k}-scan01", subject=f"sub0{k}",
+                                 data_source="simulated")
+        parts.append(uv.predictions(bold, true + rng.standard_normal(true.shape), model="m"))
+    out = xr.concat(parts, dim="time")
+    out.attrs = dict(parts[0].attrs)
+    return out
+
+
+def test_minmax_decimation_keeps_extremes_and_endpoints(rng):
+    t = np.arange(10_000) * 0.5
+    y = np.cumsum(rng.standard_normal(10_000))
+    td, yd = minmax_decimate(t, y, 500)
+    assert len(td) <= 500
+    assert td[0] == t[0] and td[-1] == t[-1]
+    assert yd.max() == y.max() and yd.min() == y.min()
+    assert np.all(np.diff(td) > 0)
+    np.testing.assert_array_equal(yd, y[np.searchsorted(t, td)])
+    short_t, short_y = minmax_decimate(t[:100], y[:100], 500)
+    np.testing.assert_array_equal(short_y, y[:100])
+    with pytest.raises(ValueError):
+        minmax_decimate(t, y[:-1])
+
+
+def test_network_panels_draw_network_means(rng, tiny_rois):
+    pred = _two_scan_predictions(tiny_rois, 6, rng)
+    fig = plot_network_timeseries(pred, "sub01-scan01")
+    one = pred.isel(time=slice(40, 80))
+    nets = np.array(tiny_rois["network"])
+    present = [n for n in uv.NETWORK_NAMES if n in set(nets)]
+    for ax, net in zip(fig.axes, present):
+        true_line, pred_line = ax.get_lines()[:2]
+        np.testing.assert_allclose(true_line.get_ydata(),
+                                   one["true"].values[:, nets == net].mean(axis=1))
+        np.testing.assert_allclose(pred_line.get_ydata(),
+                                   one["pred"].values[:, nets == net].mean(axis=1))
+    assert "simulated data" in fig.get_suptitle()
+    plt.close(fig)
+
+
+def test_network_r_is_written_in_panel_titles(rng, tiny_rois):
+    from unebolt_viz.metrics import network_r
+
+    pred = _two_scan_predictions(tiny_rois, 6, rng)
+    r = network_r(pred)
+    fig = plot_network_timeseries(pred, "sub00-scan01", network_r=r)
+    visual = float(r.sel(scan="sub00-scan01", network="Visual"))
+    assert f"R = {visual:.2f}" in fig.axes[0].get_title()
+    plt.close(fig)
+    layout = network_timeseries_figure(pred, "sub00-scan01", network_r=r)
+    assert "simulated data" in layout.children[0].text
+
+
+def test_roi_pair_plot_shows_the_chosen_rois(rng, tiny_rois):
+    pred = _two_scan_predictions(tiny_rois, 6, rng)
+    plot = ROIPairPlot(pred, "sub00-scan01")
+    plot.update(1, "D")
+    one = pred.isel(time=slice(0, 40))
+    np.testing.assert_allclose(plot.sources["true_a"].data["y"], one["true"].values[:, 1])
+    np.testing.assert_allclose(plot.sources["pred_b"].data["y"], one["pred"].values[:, 3])
+    assert "B" in plot.figure.title.text and "D" in plot.figure.title.text
+    assert "simulated data" in plot.figure.title.text
+    with pytest.raises(ValueError, match="No ROI"):
+        plot.update("Z", 0)
+
+
+def test_scan_selection_is_explicit(rng, tiny_rois):
+    pred = _two_scan_predictions(tiny_rois, 6, rng)
+    with pytest.raises(ValueError, match="choose one"):
+        select_scan(pred)
+    with pytest.raises(ValueError, match="No scan"):
+        select_scan(pred, "sub09-scan01")
+    assert set(select_scan(pred, "sub01-scan01").scan.values) == {"sub01-scan01"}
