@@ -41,6 +41,22 @@ _LAZY = {
     "read_neurobolt_split": ".real",
     "load_neurobolt_rest": ".real",
     "shared_data_dir": ".real",
+    "read_eeg": ".eeg",
+    "prepare_eeg": ".eeg",
+    "eeg_windows_from_raw": ".eeg",
+    "eeg_windows_from_array": ".eeg",
+    "EEGReport": ".eeg",
+    "EEGFileError": ".eeg",
+    "read_roi_table": ".fmri",
+    "extract_roi_timeseries": ".fmri",
+    "read_confounds": ".fmri",
+    "pair_scan": ".ingest",
+    "load_scan_pair": ".ingest",
+    "TriggerMismatchError": ".ingest",
+    "find_bids_runs": ".bids",
+    "BIDSRun": ".bids",
+    "runs_table": ".bids",
+    "subject_groups": ".bids",
 }
 
 __all__ = [
