@@ -183,11 +183,20 @@ class SimulatedCohort:
             return None
         return self.cache_dir / f"{self.data_source}-{self.cache_key()}" / f"{scan}.nc"
 
-    def _generate(self, row: pd.Series) -> xr.Dataset:
-        subjects = self.subjects
-        spec = ScanSpec(row["scan"], row["subject"], subjects.index(row["subject"]),
+    def _spec(self, row: pd.Series) -> ScanSpec:
+        return ScanSpec(row["scan"], row["subject"], self.subjects.index(row["subject"]),
                         int(row["session"]), int(row["n_volumes"]))
-        return simulate_scan(spec, self.atlas, self.params, self.seed, preset=self.preset)
+
+    def _generate(self, row: pd.Series, include_eeg: bool = True) -> xr.Dataset:
+        return simulate_scan(self._spec(row), self.atlas, self.params, self.seed,
+                             preset=self.preset, include_eeg=include_eeg)
+
+    def _bold_data(self, scan: str) -> xr.Dataset:
+        """The scan's Dataset if at hand, else its BOLD alone (no EEG: much cheaper)."""
+        path = self._cache_path(scan)
+        if scan in self._memory or (path is not None and path.exists()):
+            return self.scan_data(scan)
+        return self._generate(self._check_scan(scan), include_eeg=False)
 
     def scan_data(self, scan: str) -> xr.Dataset:
         """Everything about one scan, generated (or read from the cache) on first use.
@@ -248,7 +257,7 @@ class SimulatedCohort:
         names = self.scans if scan is None else [scan]
         values = []
         for name in names:
-            ds = self.scan_data(name)
+            ds = self._bold_data(name)
             values.append(_noise_ceiling(ds["targets_noiseless"].values, ds["targets"].values))
         roi = self.atlas.roi_coords()
         return xr.DataArray(

@@ -309,15 +309,41 @@ def _aperiodic_rows(out: np.ndarray, rng: np.random.Generator, sfreq: float, exp
     from scipy import fft
 
     n = out.shape[1]
-    freqs = np.fft.rfftfreq(n, 1.0 / sfreq).astype(np.float32)
+    n_fft = fft.next_fast_len(n, real=True)  # then cut: any length costs the same
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sfreq).astype(np.float32)
     amplitude = (freqs**2 + np.float32(f_knee**2)) ** np.float32(-exponent / 4.0)
     amplitude[0] = 0.0
     for row in out:
         spectrum = rng.standard_normal(freqs.size, dtype=np.float32) + 1j * rng.standard_normal(
             freqs.size, dtype=np.float32)
         spectrum *= amplitude
-        row[:] = fft.irfft(spectrum, n=n)
+        row[:] = fft.irfft(spectrum, n=n_fft)[:n]
         row /= row.std() + np.float32(1e-12)
+
+
+def _mix_chunk(block: np.ndarray, carrier: np.ndarray, q: np.ndarray, bounds: np.ndarray,
+               c0: int, c1: int, s0: int, u: np.ndarray) -> None:
+    """Add ``Q(t) @ carrier(t)`` to ``block``, Q interpolated linearly between nodes c0..c1."""
+    n_ch, n = block.shape
+    last = q.shape[0] - 1
+    starts = np.clip(bounds[c0:c1] - s0, 0, n)
+    stops = np.clip(np.append(bounds[c0 + 1:c1 + 1], s0 + n)[: c1 - c0] - s0, 0, n)
+    lengths = stops - starts
+    nodes = np.arange(c0, c1)
+    lam = (u[s0:s0 + n] - np.repeat(nodes, lengths)).astype(np.float32)
+    pair = np.concatenate([q[nodes], q[np.minimum(nodes + 1, last)] - q[nodes]], axis=1)
+    if lengths.size and np.all(lengths == lengths[0]) and starts[0] == 0 and stops[-1] == n:
+        m, k = int(lengths[0]), lengths.size  # all segments alike: one batched product
+        seg = carrier.reshape(n_ch, k, m).transpose(1, 0, 2)
+        out = pair @ seg
+        mixed = out[:, :n_ch] + out[:, n_ch:] * lam.reshape(k, 1, m)
+        block += mixed.transpose(1, 0, 2).reshape(n_ch, n)
+        return
+    for i in range(lengths.size):
+        a, e = int(starts[i]), int(stops[i])
+        if e > a:
+            out = pair[i] @ carrier[:, a:e]
+            block[:, a:e] += out[:n_ch] + out[n_ch:] * lam[a:e]
 
 
 def synthesize_eeg(subject: SubjectEEG, log_amplitude: np.ndarray, node_times: np.ndarray,
@@ -379,17 +405,7 @@ def synthesize_eeg(subject: SubjectEEG, log_amplitude: np.ndarray, node_times: n
             white = rngs[band].standard_normal((n_ch, s1 - s0), dtype=np.float32)
             carrier, states[b] = sosfilt(sos, white, axis=1, zi=states[b])
             carrier *= np.float32(g)
-            q = factors[b]
-            for k in range(c0, c1):
-                a = int(bounds[k]) - s0
-                e = (int(bounds[k + 1]) if k + 1 < len(bounds) else n_samples) - s0
-                e = min(e, s1 - s0)
-                if e <= a:
-                    continue
-                seg = carrier[:, a:e]
-                lam = (u[s0 + a:s0 + e] - k).astype(np.float32)
-                k1 = min(k + 1, len(node_times) - 1)
-                block[:, a:e] += q[k] @ seg + ((q[k1] - q[k]) @ seg) * lam
+            _mix_chunk(block, carrier, factors[b], bounds, c0, c1, s0, u)
         block += noise_sd * rngs["noise"].standard_normal(block.shape, dtype=np.float32)
     out *= np.float32(subject.gain * params.site_gain)
     return out

@@ -121,7 +121,7 @@ def log_amplitudes(atlas: Atlas, params: SimulationParams, latent: np.ndarray,
 
 def simulate_scan(spec: ScanSpec, atlas: Atlas, params: SimulationParams, seed: int,
                   preset: str = "custom", data_source: str = "simulated",
-                  latent: np.ndarray | None = None) -> xr.Dataset:
+                  latent: np.ndarray | None = None, include_eeg: bool = True) -> xr.Dataset:
     """Generate one scan.
 
     Parameters
@@ -137,6 +137,8 @@ def simulate_scan(spec: ScanSpec, atlas: Atlas, params: SimulationParams, seed: 
         ``"simulated"``; ``"semi-synthetic"`` when ``latent`` comes from real BOLD.
     latent : ndarray, optional
         Latent activity on the node grid to use instead of drawing it (semi-synthetic mode).
+    include_eeg : bool
+        False skips the EEG (the BOLD, drawn from its own streams, is the same either way).
 
     Returns
     -------
@@ -167,14 +169,19 @@ def simulate_scan(spec: ScanSpec, atlas: Atlas, params: SimulationParams, seed: 
                          rng_for(seed, *key, "bold"), delays)
 
     log_amp = log_amplitudes(atlas, params, latent, rng_for(seed, *key, "envelopes"))
-    rngs = {name: rng_for(seed, *key, "eeg", name) for name in (*BANDS, "background", "noise")}
-    eeg = synthesize_eeg(subject, log_amp, node_times, n_samples, sfreq, -lead, params, rngs)
-    artifact_rng = rng_for(seed, *key, "artifacts")
-    blinks = add_blinks(eeg, subject.head, sfreq, params.blink_rate, params.blink_uv, artifact_rng)
-    if params.bad_channel is not None:
-        add_bad_channel(eeg, params.channels.index(params.bad_channel), sfreq, artifact_rng)
-    if params.condition == "task":
-        _add_task_evoked(eeg, subject, params, events, lead)
+    if include_eeg:
+        rngs = {name: rng_for(seed, *key, "eeg", name) for name in (*BANDS, "background", "noise")}
+        eeg = synthesize_eeg(subject, log_amp, node_times, n_samples, sfreq, -lead, params, rngs)
+        artifact_rng = rng_for(seed, *key, "artifacts")
+        blinks = add_blinks(eeg, subject.head, sfreq, params.blink_rate, params.blink_uv,
+                            artifact_rng)
+        if params.bad_channel is not None:
+            add_bad_channel(eeg, params.channels.index(params.bad_channel), sfreq, artifact_rng)
+        if params.condition == "task":
+            _add_task_evoked(eeg, subject, params, events, lead)
+    else:
+        eeg = np.zeros((len(params.channels), 0), dtype=np.float32)
+        blinks = np.empty(0)
 
     volume_sample = np.round((np.arange(n_vol) * tr + lead) * sfreq).astype(np.int64)
     _, head_pos = electrode_positions(params.channels)
