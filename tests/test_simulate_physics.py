@@ -57,19 +57,19 @@ def test_deeper_sources_give_weaker_scalp_potentials():
 
 def test_time_varying_mixing_interpolates_the_factors_between_nodes():
     rng = np.random.default_rng(0)
-    n_ch, n_nodes, step, n = 4, 10, 7, 60
-    u = (np.arange(n) + 3) / step
-    bounds = np.searchsorted(np.floor(u).astype(int), np.arange(n_nodes))
-    q = rng.standard_normal((n_nodes, n_ch, n_ch)).astype(np.float32)
-    carrier = rng.standard_normal((n_ch, n)).astype(np.float32)
-    for c0, c1 in [(0, 4), (4, 8)]:  # a ragged chunk (looped) and a regular one (batched)
-        s0, s1 = int(bounds[c0]), int(bounds[c1])
-        block = np.zeros((n_ch, s1 - s0), np.float32)
-        _mix_chunk(block, carrier[:, s0:s1], q, bounds, c0, c1, s0, u)
-        for j in range(s0, s1):
-            k = int(np.floor(u[j]))
-            mix = q[k] + (u[j] - k) * (q[k + 1] - q[k])
-            np.testing.assert_allclose(block[:, j - s0], mix @ carrier[:, j], atol=1e-5)
+    n_ch = 4
+    for lengths in (np.array([3, 7, 7, 5]), np.array([6, 6, 6])):  # looped, batched
+        n = int(lengths.sum())
+        q = rng.standard_normal((lengths.size + 1, n_ch, n_ch)).astype(np.float32)
+        carrier = rng.standard_normal((n_ch, n)).astype(np.float32)
+        lam = rng.uniform(0, 1, n).astype(np.float32)
+        block = np.zeros((n_ch, n), np.float32)
+        _mix_chunk(block, carrier, q[:-1], q[1:], lengths, lam)
+        node = np.repeat(np.arange(lengths.size), lengths)
+        for j in range(n):
+            k = node[j]
+            mix = q[k] + lam[j] * (q[k + 1] - q[k])
+            np.testing.assert_allclose(block[:, j], mix @ carrier[:, j], atol=1e-5)
 
 
 def test_carrier_filters_have_unit_variance_gain():

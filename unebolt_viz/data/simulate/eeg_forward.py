@@ -321,26 +321,23 @@ def _aperiodic_rows(out: np.ndarray, rng: np.random.Generator, sfreq: float, exp
         row /= row.std() + np.float32(1e-12)
 
 
-def _mix_chunk(block: np.ndarray, carrier: np.ndarray, q: np.ndarray, bounds: np.ndarray,
-               c0: int, c1: int, s0: int, u: np.ndarray) -> None:
-    """Add ``Q(t) @ carrier(t)`` to ``block``, Q interpolated linearly between nodes c0..c1."""
+def _mix_chunk(block: np.ndarray, carrier: np.ndarray, q_now: np.ndarray, q_next: np.ndarray,
+               lengths: np.ndarray, lam: np.ndarray) -> None:
+    """Add ``(q_now[i] + lam * (q_next[i] - q_now[i])) @ carrier`` over consecutive segments.
+
+    Segment ``i`` covers ``lengths[i]`` samples of ``block``; ``lam`` (one value per sample)
+    is the position between node ``i`` and the next one.
+    """
     n_ch, n = block.shape
-    last = q.shape[0] - 1
-    starts = np.clip(bounds[c0:c1] - s0, 0, n)
-    stops = np.clip(np.append(bounds[c0 + 1:c1 + 1], s0 + n)[: c1 - c0] - s0, 0, n)
-    lengths = stops - starts
-    nodes = np.arange(c0, c1)
-    lam = (u[s0:s0 + n] - np.repeat(nodes, lengths)).astype(np.float32)
-    pair = np.concatenate([q[nodes], q[np.minimum(nodes + 1, last)] - q[nodes]], axis=1)
-    if lengths.size and np.all(lengths == lengths[0]) and starts[0] == 0 and stops[-1] == n:
-        m, k = int(lengths[0]), lengths.size  # all segments alike: one batched product
-        seg = carrier.reshape(n_ch, k, m).transpose(1, 0, 2)
-        out = pair @ seg
+    pair = np.concatenate([q_now, q_next - q_now], axis=1)  # (n_nodes, 2 n_ch, n_ch)
+    if lengths.size and np.all(lengths == lengths[0]):  # all alike: one batched product
+        m, k = int(lengths[0]), lengths.size
+        out = pair @ carrier.reshape(n_ch, k, m).transpose(1, 0, 2)
         mixed = out[:, :n_ch] + out[:, n_ch:] * lam.reshape(k, 1, m)
         block += mixed.transpose(1, 0, 2).reshape(n_ch, n)
         return
-    for i in range(lengths.size):
-        a, e = int(starts[i]), int(stops[i])
+    stops = np.cumsum(lengths)
+    for i, (a, e) in enumerate(zip(stops - lengths, stops)):
         if e > a:
             out = pair[i] @ carrier[:, a:e]
             block[:, a:e] += out[:n_ch] + out[n_ch:] * lam[a:e]
@@ -357,7 +354,7 @@ def synthesize_eeg(subject: SubjectEEG, log_amplitude: np.ndarray, node_times: n
     log_amplitude : ndarray, shape (n_bands, n_nodes, n_sources)
         Centred log-amplitude of every band and source at the TR nodes.
     node_times : ndarray, shape (n_nodes,)
-        Times of the nodes (s, scan time), evenly spaced.
+        Times of the nodes (s, scan time), evenly spaced, the first at or before ``t_start``.
     n_samples : int
     sfreq : float
     t_start : float
@@ -370,13 +367,13 @@ def synthesize_eeg(subject: SubjectEEG, log_amplitude: np.ndarray, node_times: n
 
     lead = subject.head.leadfield
     n_ch = lead.shape[0]
+    n_nodes = len(node_times)
     step = float(node_times[1] - node_times[0])
     out = np.empty((n_ch, n_samples), dtype=np.float32)
     _aperiodic_rows(out, rngs["background"], sfreq, subject.aperiodic_exponent)
     mix_bg = subject.background_mix.astype(np.float32)
+    power = [subject.base[b] ** 2 * np.exp(2.0 * log_amplitude[b]) for b in range(len(BANDS))]
 
-    factors = [_cholesky_nodes(lead, subject.base[b] ** 2 * np.exp(2.0 * log_amplitude[b]))
-               for b in range(len(BANDS))]
     filters = band_filters(sfreq, subject.alpha_peak)
     states = []
     for b, band in enumerate(BANDS):  # burn in each filter on 2 s of noise
@@ -386,18 +383,21 @@ def synthesize_eeg(subject: SubjectEEG, log_amplitude: np.ndarray, node_times: n
         _, zi = sosfilt(sos, warm, axis=1, zi=zi)
         states.append(zi)
 
-    # sample -> position between nodes
-    times = t_start + np.arange(n_samples) / sfreq
-    u = (times - node_times[0]) / step
-    node_of = np.clip(np.floor(u).astype(np.int64), 0, len(node_times) - 2)
-    bounds = np.searchsorted(node_of, np.arange(len(node_times)))
-    first, last = int(node_of[0]), int(node_of[-1])
+    # Node k drives samples [bounds[k], bounds[k + 1]); the last node takes the rest.
+    bounds = np.ceil((node_times - t_start) * sfreq - 1e-6).astype(np.int64)
+    bounds = np.append(np.clip(bounds, 0, n_samples), n_samples)
+    bounds[n_nodes - 1] = min(bounds[n_nodes - 1], n_samples)
+    first = int(np.flatnonzero(bounds[:n_nodes] <= 0)[-1])
     noise_sd = np.float32(params.sensor_noise_uv)
-    for c0 in range(first, last + 1, CHUNK_NODES):
-        c1 = min(c0 + CHUNK_NODES, last + 1)
-        s0, s1 = int(bounds[c0]), int(bounds[c1]) if c1 < len(bounds) else n_samples
+    for c0 in range(first, n_nodes, CHUNK_NODES):
+        c1 = min(c0 + CHUNK_NODES, n_nodes)
+        s0, s1 = int(bounds[c0]), int(bounds[c1])
         if s1 <= s0:
             continue
+        lengths = np.diff(bounds[c0:c1 + 1])
+        nodes = np.arange(c0, c1)
+        t = t_start + np.arange(s0, s1) / sfreq
+        lam = np.clip((t - np.repeat(node_times[nodes], lengths)) / step, 0.0, 1.0).astype(np.float32)
         block = out[:, s0:s1]
         block[:] = mix_bg @ block
         for b, band in enumerate(BANDS):
@@ -405,7 +405,9 @@ def synthesize_eeg(subject: SubjectEEG, log_amplitude: np.ndarray, node_times: n
             white = rngs[band].standard_normal((n_ch, s1 - s0), dtype=np.float32)
             carrier, states[b] = sosfilt(sos, white, axis=1, zi=states[b])
             carrier *= np.float32(g)
-            _mix_chunk(block, carrier, factors[b], bounds, c0, c1, s0, u)
+            q = _cholesky_nodes(lead, power[b][c0:min(c1 + 1, n_nodes)])
+            q_next = np.concatenate([q[1:], q[-1:]]) if c1 == n_nodes else q[1:]
+            _mix_chunk(block, carrier, q[:c1 - c0], q_next, lengths, lam)
         block += noise_sd * rngs["noise"].standard_normal(block.shape, dtype=np.float32)
     out *= np.float32(subject.gain * params.site_gain)
     return out

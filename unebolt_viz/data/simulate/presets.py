@@ -216,13 +216,13 @@ class SimulationParams:
     hrf_delay_sd_subject: float = 0.5
     hrf_delay_sd_roi: float = 0.5
     physio_noise: float = 0.9
-    thermal_noise: float = 0.6
+    thermal_noise: float = 0.65
     drift_percent: float = 1.0
     # EEG
     alpha_peak_mean: float = 10.0
     alpha_peak_sd: float = 0.8
     aperiodic_exponent: float = 1.75
-    band_uv: tuple[float, ...] = (3.0, 2.5, 7.0, 2.0, 0.8)
+    band_uv: tuple[float, ...] = (3.0, 2.5, 9.0, 2.0, 0.8)
     background_uv: float = 9.0
     sensor_noise_uv: float = 0.5
     subject_gain_sd: float = 0.2
