@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -168,3 +169,19 @@ def test_select_channels_keeps_trained_weights_for_a_channel_subset(name):
     assert small(X[:, rows]).shape == (3, 2)
     with pytest.raises(ValueError, match=r"\['OZZ'\] are not among the model's channels"):
         select_channels(model, ["O1", "OZZ"])
+
+
+def test_ridge_and_names_import_without_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from unebolt_viz.models import RidgeBaseline, MODEL_NAMES, PRESETS\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "print(len(MODEL_NAMES), len(PRESETS))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["5", "3"]
