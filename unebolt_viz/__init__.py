@@ -31,6 +31,14 @@ _LAZY = {
     "fetch": "unebolt_viz.data.fetch",
     "load_manifest": "unebolt_viz.data.fetch",
     "load_neurobolt_rest": "unebolt_viz.data.real",
+    "simulate_cohort": "unebolt_viz.data.simulate",
+    "semi_synthetic_cohort": "unebolt_viz.data.simulate",
+    "load_scan_pair": "unebolt_viz.data.ingest",
+    "find_bids_runs": "unebolt_viz.data.bids",
+    "build_model": "unebolt_viz.models",
+    "load_model": "unebolt_viz.models",
+    "save_model": "unebolt_viz.models",
+    "evaluate": "unebolt_viz.metrics",
 }
 
 __all__ = [

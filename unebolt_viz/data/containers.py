@@ -399,8 +399,16 @@ def _require_attrs(obj: xr.DataArray | xr.Dataset, names: Sequence[str], kind: s
 
 
 def _require_finite(values: np.ndarray, kind: str, what: str = "values") -> None:
-    if np.issubdtype(values.dtype, np.number) and not np.all(np.isfinite(values)):
-        n_bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
+    if not np.issubdtype(values.dtype, np.number) or values.size == 0:
+        return
+    # Check in chunks along the first axis: EEG windows are overlapping strided views, and a
+    # single isfinite() over them would allocate a mask many times the recording's size.
+    step = max(1, (1 << 22) // max(1, values[0].size))
+    n_bad = 0
+    for start in range(0, values.shape[0], step):
+        chunk = values[start:start + step]
+        n_bad += int(chunk.size - np.count_nonzero(np.isfinite(chunk)))
+    if n_bad:
         raise InvalidDataError(
             f"{kind} has {n_bad} NaN or infinite {what}; clean or interpolate them first."
         )
