@@ -1,0 +1,134 @@
+"""The ``unebolt-viz`` command line: help, clear errors, and each command's output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from unebolt_viz.cli import build_parser, main
+
+COMMANDS = ("simulate", "train", "predict", "evaluate", "fetch")
+
+
+def _predictions(tmp_path):
+    from unebolt_viz.data import predictions, roi_timeseries, save
+
+    rng = np.random.default_rng(0)
+    rois = {"roi": [f"r{i}" for i in range(8)],
+            "network": ["Visual", "Default", "Control", "Limbic"] * 2}
+    true = rng.normal(size=(80, 8)) @ rng.normal(size=(8, 8))
+    scans = np.repeat(["sub01-scan01", "sub02-scan01"], 40)
+    bold = roi_timeseries(true, rois, 2.1, scan=scans, subject=[s[:5] for s in scans],
+                          tr_index=np.tile(np.arange(40), 2), data_source="simulated")
+    pred = predictions(bold, true + rng.normal(size=true.shape), model="noisy")
+    return save(pred, tmp_path / "pred.nc"), pred
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: unebolt-viz {command}")
+    assert "--out" in out or command == "fetch"
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    assert main([]) == 2
+    assert "simulate" in capsys.readouterr().out
+
+
+def test_python_dash_m_runs_the_cli():
+    out = subprocess.run([sys.executable, "-m", "unebolt_viz", "--help"], capture_output=True,
+                         text=True, check=True)
+    assert all(c in out.stdout for c in COMMANDS)
+
+
+def test_train_without_data_says_how_to_give_it(tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "--simulated PRESET or --data DIR" in err and "Traceback" not in err
+
+
+def test_train_rejects_a_bad_split_spec(tmp_path, capsys):
+    assert main(["train", "--simulated", "tiny", "--split", "kfold:x", "--out", str(tmp_path)]) == 2
+    assert "kfold:K:FOLD" in capsys.readouterr().err
+
+
+def test_predict_without_a_saved_model_names_the_missing_file(tmp_path, capsys):
+    code = main(["predict", "--model", str(tmp_path / "nope"), "--simulated", "tiny",
+                 "--out", str(tmp_path / "p.nc")])
+    assert code == 2 and "nope.json" in capsys.readouterr().err
+
+
+def test_evaluate_prints_a_labelled_table_and_writes_metrics(tmp_path, capsys):
+    from unebolt_viz.data import load
+    from unebolt_viz.metrics import evaluate
+
+    path, pred = _predictions(tmp_path)
+    code = main(["evaluate", str(path), "--out", str(tmp_path / "m.nc"), "--csv", str(tmp_path / "t.csv"),
+                 "--densities", "0.1", "0.5"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "simulated data" in out and "Mean(std)" in out and "F1-0.10" in out
+    written = load(tmp_path / "m.nc")
+    expected = evaluate(pred, densities=(0.1, 0.5))
+    np.testing.assert_allclose(written["tcorr"].values, expected["tcorr"].values)
+    np.testing.assert_allclose(written["f1"].values, expected["f1"].values)
+    assert (tmp_path / "t.csv").read_text().startswith("scan,Tcorr,Pixcorr,ConnMSE,F1-0.10,F1-0.50")
+
+
+def test_evaluate_refuses_a_file_that_is_not_predictions(tmp_path, capsys, tiny_bold):
+    from unebolt_viz.data import save
+
+    save(tiny_bold, tmp_path / "bold.nc")
+    assert main(["evaluate", str(tmp_path / "bold.nc")]) == 2
+    assert "not a predictions file" in capsys.readouterr().err
+
+
+def test_fetch_lists_the_manifest_and_refuses_unknown_names(capsys):
+    from unebolt_viz.data.fetch import list_datasets
+
+    assert main(["fetch", "--list"]) == 0
+    assert capsys.readouterr().out.split() == list_datasets()
+    assert main(["fetch", "no_such_dataset"]) == 2
+    assert "not in the data manifest" in capsys.readouterr().err
+
+
+def test_parser_knows_the_paper_defaults():
+    args = build_parser().parse_args(["train", "--simulated", "tiny", "--out", "x"])
+    assert (args.lr, args.batch_size, args.epochs, args.loss) == (3e-4, 64, 20, "full")
+
+
+@pytest.mark.slow
+def test_simulate_train_predict_evaluate_from_files(tmp_path, capsys):
+    import torch
+
+    torch.set_num_threads(1)
+    data = tmp_path / "data"
+    scans = "sub01-scan01,sub02-scan01,sub03-scan01"
+    assert main(["simulate", "--preset", "tiny", "--scans", scans, "--out", str(data)]) == 0
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(data), "--model", "unebolt", "--preset", "tiny",
+                 "--split", "loso:sub-03", "--epochs", "1", "--batch-size", "16",
+                 "--max-steps", "2", "--no-progress", "--out", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "stopped early" in out and "simulated data" in out
+    assert (run / "checkpoints" / "latest.json").exists() and (run / "split.csv").exists()
+    # the model file is written at the end of an epoch: finish the epoch by resuming
+    assert main(["train", "--data", str(data), "--model", "unebolt", "--preset", "tiny",
+                 "--split", "loso:sub-03", "--epochs", "1", "--batch-size", "16",
+                 "--no-progress", "--out", str(run)]) == 0
+    assert main(["predict", "--model", str(run / "best"), "--data", str(data), "--scans", "test",
+                 "--out", str(tmp_path / "pred.nc")]) == 0
+    from unebolt_viz.data import load
+
+    pred = load(tmp_path / "pred.nc")
+    assert {str(s).split("_")[0] for s in pred.scan.values} == {"sub-03"}  # the held-out subject
+    assert pred.attrs["data_source"] == "simulated"
+    assert main(["evaluate", str(tmp_path / "pred.nc")]) == 0
+    assert "Mean(std)" in capsys.readouterr().out
