@@ -18,6 +18,7 @@ Two back-ends:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -360,12 +361,16 @@ return (i >= 0 && i < names.length) ? names[i] : "";
 """
 
 
+@lru_cache(maxsize=8)
 def _palette(cmap: str, n: int = 256) -> tuple[str, ...]:
-    """A matplotlib colour map as a Bokeh palette (the static and interactive figures agree)."""
-    import matplotlib.pyplot as plt
+    """A matplotlib colour map as a Bokeh palette (the static and interactive figures agree).
+
+    Only ``matplotlib.colormaps`` is needed (not pyplot, slow to import in a server).
+    """
+    import matplotlib
     from matplotlib.colors import to_hex
 
-    colormap = plt.get_cmap(cmap)
+    colormap = matplotlib.colormaps[cmap]
     return tuple(to_hex(colormap(k / (n - 1))) for k in range(n))
 
 
@@ -460,9 +465,11 @@ class FCMatrixPlot:
                  source=self.bar_source, name="network-bar-left")
         fig.quad(left="start", right="stop", top=-1.5 * bar, bottom=-0.5 * bar, color="color",
                  source=self.bar_source, name="network-bar-top")
-        for stop in stops[:-1]:
-            fig.segment(x0=0, x1=n, y0=stop, y1=stop, line_color="white", line_width=0.7)
-            fig.segment(x0=stop, x1=stop, y0=0, y1=n, line_color="white", line_width=0.7)
+        inner = stops[:-1]
+        zeros, ends = np.zeros_like(inner), np.full_like(inner, n)
+        fig.segment(x0=np.concatenate([zeros, inner]), x1=np.concatenate([ends, inner]),
+                    y0=np.concatenate([inner, zeros]), y1=np.concatenate([inner, ends]),
+                    line_color="white", line_width=0.7)
 
         # Network names at the middle of blocks large enough to be read; hover names the rest.
         min_rows = n * 11.0 / size

@@ -307,15 +307,15 @@ def plot_surface_r(
 # ----------------------------------------------------------------------------------------------
 # plotly
 
-_CAMERA_DISTANCE = 1.05
+_CAMERA_DISTANCE = 0.85
 
 
 def _rdbu_r_11() -> list[str]:
     """Eleven colours of matplotlib's RdBu_r, as hex (the same map as the static figure)."""
-    import matplotlib.pyplot as plt
+    import matplotlib
     from matplotlib.colors import to_hex
 
-    cmap = plt.get_cmap(R_CMAP)
+    cmap = matplotlib.colormaps[R_CMAP]
     return [to_hex(cmap(k / 10)) for k in range(11)]
 
 

@@ -203,13 +203,17 @@ def network_timeseries_figure(
                      tools="xpan,xwheel_zoom,reset,save", toolbar_location="right",
                      title=network_short(net) + ("" if r is None else f"  (R = {r:.2f})"))
         x_range = fig.x_range
+        labels = ({"legend_label": "true"}, {"legend_label": "predicted"}) \
+            if net == chosen[0] else ({}, {})
         fig.line(*minmax_decimate(t, true.sel(network=net).values, max_points),
-                 color=TRUE_COLOR, line_width=1.2, legend_label="true")
+                 color=TRUE_COLOR, line_width=1.2, **labels[0])
         fig.line(*minmax_decimate(t, est.sel(network=net).values, max_points),
-                 color=network_color(net), line_width=1.6, legend_label="predicted")
-        fig.legend.location = "top_right"
-        fig.legend.label_text_font_size = "8pt"
-        fig.legend.background_fill_alpha = 0.6
+                 color=network_color(net), line_width=1.6, **labels[1])
+        if net == chosen[0]:
+            fig.legend.location = "top_left"
+            fig.legend.orientation = "horizontal"
+            fig.legend.label_text_font_size = "8pt"
+            fig.legend.background_fill_alpha = 0.6
         fig.title.text_font_size = "9pt"
         fig.xaxis.visible = net == chosen[-1]
         figures.append(fig)

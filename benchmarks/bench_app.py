@@ -1,0 +1,267 @@
+"""Benchmark of the FC explorer at P = 256 ROIs: update latency and concurrent sessions.
+
+Two measurements::
+
+    python benchmarks/bench_app.py [--sessions 20] [--moves 15] [--out results.json]
+
+1. In process (server-side work only): the explorer is rendered into a Bokeh document and the
+   sparsity slider's parameter is moved; the time is that of the whole Python update (edge
+   masks from ``unebolt_viz.metrics.edge_mask``, the F1 readout, both 256 x 256 matrices
+   re-ordered and written into their Bokeh sources). Acceptance: p95 <= 100 ms.
+2. On loopback: ``panel serve`` runs the app; ``--sessions`` tabs of one headless Chromium
+   (Debian's ``/usr/bin/chromium``, driven by Playwright) open it at once and must all render
+   both matrices; then every tab moves its slider ``--moves`` times (keyboard on the slider),
+   concurrently. Reported: server memory per extra session (RSS growth from 1 to N sessions,
+   divided by N - 1), the server-side time of every update under that load (the app is
+   subclassed to time its update method), and the latency seen in the browser (key press to
+   new F1 text on screen, rendering included).
+
+Data: the embedded 256-ROI predictions when shipped, else a synthetic predictions file (random
+series on the embedded 256-ROI atlas, labelled simulated) in a temporary data directory. The
+numbers depend on the machine and its load: report them with the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DENSITIES = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 0.9, 0.25)
+APP = """
+import time
+
+import panel as pn
+import param
+
+from unebolt_viz.app import FCExplorer
+
+pn.extension("plotly")
+
+
+class TimedExplorer(FCExplorer):
+    # Server-side time of each slider update, appended to a file read by the benchmark.
+    @param.depends("density", watch=True)
+    def _apply_density(self):
+        start = time.perf_counter()
+        super()._apply_density()
+        with open({timings!r}, "a") as log:
+            log.write(f"{{(time.perf_counter() - start) * 1000:.3f}}\\n")
+
+
+TimedExplorer(source={source!r}, n_rois=256).servable(title="FC explorer benchmark")
+"""
+
+
+def _synthetic_predictions(path: Path, n_scans: int = 3, n_times: int = 575) -> None:
+    import xarray as xr
+
+    import unebolt_viz as uv
+
+    atlas = uv.load_atlas("embedded", 256)
+    rng = np.random.default_rng(0)
+    networks = np.unique(atlas.network, return_inverse=True)[1]
+    parts = []
+    for k in range(n_scans):
+        latent = rng.standard_normal((n_times, networks.max() + 1))
+        true = latent[:, networks] + rng.standard_normal((n_times, 256))
+        bold = uv.roi_timeseries(true, atlas, 2.1, scan=f"sub0{k}-scan01", subject=f"sub0{k}",
+                                 data_source="simulated")
+        parts.append(uv.predictions(bold, 0.5 * true + rng.standard_normal(true.shape),
+                                    model="synthetic"))
+    pred = xr.concat(parts, dim="time")
+    pred.attrs = {**parts[0].attrs, "atlas": "embedded256"}
+    uv.save(pred, path)
+
+
+def _source(data_dir: Path) -> str:
+    from unebolt_viz.app.sources import embedded_catalog
+
+    if 256 in embedded_catalog():
+        return "embedded"
+    _synthetic_predictions(data_dir / "synthetic_p256.nc")
+    return "file:synthetic_p256.nc"
+
+
+def _percentiles(values_ms: list[float]) -> dict[str, float]:
+    arr = np.asarray(values_ms)
+    return {"n": int(arr.size), "p50_ms": float(np.percentile(arr, 50)),
+            "p95_ms": float(np.percentile(arr, 95)), "max_ms": float(arr.max())}
+
+
+def in_process(data_dir: Path, source: str, moves: int) -> dict[str, float]:
+    from bokeh.document import Document
+
+    from unebolt_viz.app import FCExplorer
+
+    app = FCExplorer(data_dir=data_dir, source=source, n_rois=256)
+    app.__panel__().get_root(Document())
+    assert app.results.n_rois == 256
+    app.density = 0.3  # warm-up (first edge masks, caches)
+    times = []
+    for k in range(moves):
+        density = DENSITIES[k % len(DENSITIES)]
+        if density == app.density:
+            density = 0.35
+        start = time.perf_counter()
+        app.density = density
+        times.append((time.perf_counter() - start) * 1000)
+    return _percentiles(times)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+async def _session(browser, url: str, moves: int, start_moving, on_loaded, index: int) -> dict:
+    """One browser tab: load the app, then move the slider ``moves`` times, timing each."""
+    page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    loaded = time.perf_counter()
+    await page.goto(url, timeout=600_000)
+    f1 = page.locator(".f1-value")
+    await f1.wait_for(timeout=600_000)
+    canvases = [await page.locator(f"{sel} canvas").count() for sel in (".fc-true", ".fc-pred")]
+    load_s = time.perf_counter() - loaded
+    on_loaded()
+    await start_moving.wait()
+    handle = page.locator(".density-slider .noUi-handle").first
+    await handle.focus()
+    latencies = []
+    for k in range(moves):
+        before = await f1.inner_text()
+        start = time.perf_counter()
+        await page.keyboard.press("ArrowRight" if (k + index) % 4 < 2 else "ArrowLeft")
+        while await f1.inner_text() == before:
+            if time.perf_counter() - start > 120:
+                raise TimeoutError("the F1 readout did not change")
+            await page.wait_for_timeout(10)
+        latencies.append((time.perf_counter() - start) * 1000)
+    return {"rendered": all(c > 0 for c in canvases) and not errors, "load_s": load_s,
+            "latencies": latencies, "errors": errors}
+
+
+async def _browser_sessions(url: str, n_sessions: int, moves: int) -> list[dict]:
+    """``n_sessions`` tabs load the app at once; they start moving when all have loaded."""
+    import asyncio
+
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                                   args=CHROMIUM_ARGS)
+        try:
+            start_moving = asyncio.Event()
+            count = {"loaded": 0}
+
+            def on_loaded() -> None:
+                count["loaded"] += 1
+                if count["loaded"] == n_sessions:
+                    start_moving.set()
+
+            return await asyncio.gather(*(
+                _session(browser, url, moves, start_moving, on_loaded, i)
+                for i in range(n_sessions)))
+        finally:
+            await browser.close()
+
+
+def loopback(data_dir: Path, source: str, n_sessions: int, moves: int) -> dict:
+    import asyncio
+
+    import psutil
+
+    timings = data_dir / "server_update_ms.txt"
+    app_file = data_dir / "bench_app_fc_explorer.py"
+    app_file.write_text(APP.format(source=source, timings=str(timings)))
+    port = _free_port()
+    env = dict(os.environ, UNEBOLT_VIZ_APP_DATA=str(data_dir),
+               PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "panel", "serve", str(app_file), "--port", str(port),
+         "--address", "127.0.0.1", f"--allow-websocket-origin=127.0.0.1:{port}"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/{app_file.stem}"
+    try:
+        start = time.monotonic()
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=120).read()
+                break
+            except OSError:
+                if time.monotonic() - start > 180 or proc.poll() is not None:
+                    raise RuntimeError("the app did not start") from None
+                time.sleep(0.3)
+        server = psutil.Process(proc.pid)
+        # One session first: its memory is the baseline of "one session".
+        (first,) = asyncio.run(_browser_sessions(url, 1, moves))
+        rss_one = server.memory_info().rss
+        timings.write_text("")
+        t0 = time.perf_counter()
+        results = asyncio.run(_browser_sessions(url, n_sessions, moves))
+        wall = time.perf_counter() - t0
+        rss_all = server.memory_info().rss
+        server_ms = [float(x) for x in timings.read_text().split()]
+        return {
+            "sessions": n_sessions,
+            "all_rendered": all(r["rendered"] for r in results),
+            "errors": [e for r in results for e in r["errors"]],
+            "page_load_s": _percentiles([1000 * r["load_s"] for r in results]),
+            "server_rss_1_session_mb": rss_one / 2**20,
+            "server_rss_n_sessions_mb": rss_all / 2**20,
+            "memory_per_extra_session_mb": (rss_all - rss_one) / 2**20 / max(1, n_sessions - 1),
+            "single_session_browser_latency": _percentiles(first["latencies"]),
+            "concurrent_server_update": _percentiles(server_ms) if server_ms else {},
+            "concurrent_browser_latency": _percentiles(
+                [lat for r in results for lat in r["latencies"]]),
+            "concurrent_wall_s": wall,
+        }
+    finally:
+        proc.terminate()
+        try:
+            proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--moves", type=int, default=15, help="slider moves per session")
+    parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        source = _source(data_dir)
+        result = {"source": source, "n_rois": 256,
+                   "in_process_update": in_process(data_dir, source, 4 * args.moves)}
+        print("in-process update after a slider move (P=256):", result["in_process_update"],
+              flush=True)
+        result["loopback"] = loopback(data_dir, source, args.sessions, args.moves)
+    print(json.dumps(result, indent=2))
+    if args.out is not None:
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""The FC explorer in a real headless Chromium (Debian's ``chromium``, driven by Playwright).
+
+Skipped when ``/usr/bin/chromium`` or Playwright is missing. Playwright's own browser
+downloads are never used.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_app_serve import free_port, serve_app, stop, wait_for_page
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+if not CHROMIUM.exists():
+    pytest.skip(f"headless browser tests need Debian's chromium at {CHROMIUM} "
+                "(apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright for Python")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """The app served as on a fresh machine (empty cache and data folders): url, start time."""
+    data_dir = tmp_path_factory.mktemp("appdata")
+    port = free_port()
+    started = time.monotonic()
+    proc = serve_app(data_dir, port, cache=tmp_path_factory.mktemp("fresh_cache"))
+    url = f"http://127.0.0.1:{port}/fc_explorer"
+    try:
+        wait_for_page(url, proc)
+        yield url, started
+    finally:
+        stop(proc)
+
+
+def _colours(png: bytes) -> np.ndarray:
+    import matplotlib.image as mpimg
+
+    rgb = mpimg.imread(io.BytesIO(png), format="png")[..., :3]
+    return np.unique((rgb.reshape(-1, 3) * 255).round().astype(int), axis=0)
+
+
+def _wait_for_change(locator, old: str, timeout: float = 30.0) -> str:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        text = locator.inner_text()
+        if text != old:
+            return text
+        time.sleep(0.1)
+    raise AssertionError(f"{old!r} did not change within {timeout} s")
+
+
+def test_explorer_in_headless_chromium(served, tmp_path):
+    app_url, started = served
+    origin = app_url.rsplit("/", 1)[0]
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            errors, requests = [], []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda err: errors.append(str(err)))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(app_url)
+            f1 = page.locator(".f1-value")
+            f1.wait_for(timeout=90_000)
+            complete = time.monotonic() - started
+            assert complete < 60, f"complete page {complete:.1f} s after starting the server"
+            assert "SIMULATED DATA" in page.locator(".provenance").inner_text()
+
+            # Both matrices are drawn: canvases of matrix size, painted in many colours
+            # (the diverging map plus the network bars).
+            for selector in (".fc-true", ".fc-pred"):
+                pane = page.locator(selector).first
+                pane.locator("canvas").first.wait_for(timeout=30_000)
+                box = pane.bounding_box()
+                assert box["width"] > 300 and box["height"] > 300, selector
+                assert len(_colours(pane.screenshot())) > 50, f"{selector} looks blank"
+
+            # Moving the sparsity slider (keyboard on its handle) changes the F1 readout.
+            before = f1.inner_text()
+            handle = page.locator(".density-slider .noUi-handle").first
+            handle.focus()
+            page.keyboard.press("ArrowRight")
+            page.keyboard.press("ArrowRight")
+            after = _wait_for_change(f1, before)
+            assert "0.35" in after, after
+            assert after.split(":")[-1].strip() != before.split(":")[-1].strip()
+
+            # Clicking a cell of the true matrix shows that ROI pair's time series.
+            pair = page.locator(".roi-pair").first
+            pair_before = pair.screenshot()
+            box = page.locator(".fc-true").first.bounding_box()
+            page.mouse.click(box["x"] + 0.55 * box["width"], box["y"] + 0.55 * box["height"])
+            start = time.monotonic()
+            while pair.screenshot() == pair_before and time.monotonic() - start < 20:
+                time.sleep(0.2)
+            assert pair.screenshot() != pair_before, "the ROI time series did not change"
+
+            page.screenshot(path=str(tmp_path / "fc_explorer.png"), full_page=True)
+            assert not errors, errors
+            remote = [u for u in requests if not u.startswith((origin, "ws://127.0.0.1",
+                                                               "data:", "blob:"))]
+            assert not remote, f"the page fetched from the network: {remote}"
+        finally:
+            browser.close()
