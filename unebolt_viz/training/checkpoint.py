@@ -163,6 +163,8 @@ def save_checkpoint(out_dir: str | os.PathLike, *, model: torch.nn.Module,
         shutil.rmtree(final)
     os.replace(staging, final)
     _write_json(root / _LATEST, {"checkpoint": final.name, "step": int(step)})
+    for stale in root.glob(".step-*.partial"):  # left by a run killed while saving
+        shutil.rmtree(stale, ignore_errors=True)
     old = sorted(p for p in root.glob("step-*") if p.is_dir() and p != final)
     for path in old[: max(0, len(old) - (keep - 1))]:
         shutil.rmtree(path, ignore_errors=True)

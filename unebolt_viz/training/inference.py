@@ -43,6 +43,10 @@ def autocast_context(device, precision: str = "auto"):
     if device.type == "cuda":
         if precision == "fp32":
             return nullcontext()
+        if not torch.cuda.is_bf16_supported():
+            if precision == "bf16":
+                raise ValueError("This GPU does not support bf16; use precision='fp32'.")
+            return nullcontext()
         return torch.autocast("cuda", dtype=torch.bfloat16)
     if precision == "bf16":
         raise ValueError("bf16 autocast is used on GPUs only; on a CPU use precision='fp32' or 'auto'.")
