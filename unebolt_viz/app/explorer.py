@@ -61,7 +61,7 @@ class FCExplorer(pn.viewable.Viewer):
         Initial values of the parameters below.
     """
 
-    source = param.Selector(doc="Which data to show.")
+    source = param.Selector(check_on_set=True, doc="Which data to show.")
     # Levels, models and scans depend on the source; values the source lacks fall back to its
     # first choice when loading (the source itself is always checked: it decides what is read).
     n_rois = param.Selector(default=64, objects=[64, 128, 256], check_on_set=False,
@@ -82,8 +82,7 @@ class FCExplorer(pn.viewable.Viewer):
                 "(unebolt_viz/resources/embedded) and no results file is in "
                 f"{self._data_dir}."
             )
-        self.param.source.objects = dict(sources)
-        params.setdefault("source", next(iter(sources.values())))
+        source = params.pop("source", next(iter(sources.values())))
         self._updating = False
         self.results: Results | None = None
         self.fc_true_plot: FCMatrixPlot | None = None
@@ -108,6 +107,14 @@ class FCExplorer(pn.viewable.Viewer):
         self._surface_pane = pn.Column(sizing_mode="stretch_width")
         self._network_pane = pn.Column()
         super().__init__(**params)
+        # The sources offered are this session's (set on its own copy of the parameter); the
+        # parameter refuses any other value, whoever sets it (widget, link, code).
+        self.param.source.objects = dict(sources)
+        if source not in self.param.source.objects.values():
+            raise ValueError(f"source={source!r} is not offered; choose one of "
+                             f"{list(sources.values())}.")
+        with param.parameterized.discard_events(self):
+            self.source = source
 
         self._file_input = pn.widgets.TextInput(
             label="Open a results file (path inside the data directory)",
