@@ -93,10 +93,11 @@ def test_neurobolt_paper_size_and_head():
     unified = build_model("neurobolt_unified", n_outputs=1, seed=0).eval()
     assert unified.count_parameters() == 7_907_011
     assert 0.015 * 0.001 < unified.head.weight.std() < 0.025 * 0.001  # 0.02 scaled by 0.001
+    x = X[:1]
     with torch.no_grad():
-        r_st, r_sp = unified.encoder(X / 100)
+        r_st, r_sp = unified.encoder(x / 100)
         expected = torch.nn.functional.gelu(r_st + r_sp) @ unified.head.weight.T
-        torch.testing.assert_close(unified(X), expected + unified.head.bias)
+        torch.testing.assert_close(unified(x), expected + unified.head.bias)
 
 
 def test_biot_uses_overlapping_one_second_frames():

@@ -36,6 +36,7 @@ def test_dotted_names_keep_their_suffix(tmp_path):
 
 def test_wrong_key_or_shape_is_named(tmp_path):
     model = build_model("unebolt", n_outputs=4, preset="tiny", seed=0)
+    assert model.roi_input_dim == 25 + 4  # tiny width 25, d_r = 4
     weights, _ = save_model(model, tmp_path / "m")
     state = load_file(weights)
     state["head.weights"] = state.pop("head.weight")
@@ -43,13 +44,13 @@ def test_wrong_key_or_shape_is_named(tmp_path):
     with pytest.raises(ValueError) as err:
         load_model(tmp_path / "m")
     message = str(err.value)
-    assert "missing key(s): head.weight (expected shape (4, 54))" in message
-    assert "unexpected key(s): head.weights (found shape (4, 54))" in message
+    assert "missing key(s): head.weight (expected shape (4, 29))" in message
+    assert "unexpected key(s): head.weights (found shape (4, 29))" in message
 
-    state["head.weight"] = torch.zeros(4, 55)
+    state["head.weight"] = torch.zeros(4, 30)
     del state["head.weights"]
     save_file(state, weights)
-    with pytest.raises(ValueError, match=r"head.weight: expected shape \(4, 54\), found \(4, 55\)"):
+    with pytest.raises(ValueError, match=r"head.weight: expected shape \(4, 29\), found \(4, 30\)"):
         load_model(tmp_path / "m")
 
 

@@ -4,6 +4,12 @@
 branch of 4 linear-attention layers; RRE bottleneck 128; BIOT width 256). ``compact`` trains in
 a few minutes on two CPU cores for about a thousand windows; ``tiny`` runs in well under a second.
 Every entry can be overridden by name in :func:`unebolt_viz.models.build_model`.
+
+The width is a multiple of 25 because the patch encoder turns a 1-s patch into 25 time steps
+times ``embed_dim / 25`` conv channels (LaBraM: 25 x 8 = 200), with no extra projection; the
+compact size therefore uses width 50 (2 conv channels) rather than a power of two. Measured on
+one CPU thread, a training step of 16 windows with 64 ROIs costs about 0.4 s for ``compact``
+(about 25 s per epoch of 1000 windows), 0.2 s for ``tiny`` and tens of seconds for ``paper``.
 """
 
 from __future__ import annotations
@@ -16,8 +22,8 @@ PRESETS: tuple[str, ...] = ("paper", "compact", "tiny")
 #: must have the same width for the fusion; it must be a multiple of 25.
 _SPATIOTEMPORAL = {
     "paper": dict(embed_dim=200, st_depth=12, st_heads=10),
-    "compact": dict(embed_dim=100, st_depth=2, st_heads=4),
-    "tiny": dict(embed_dim=50, st_depth=1, st_heads=2),
+    "compact": dict(embed_dim=50, st_depth=2, st_heads=2),
+    "tiny": dict(embed_dim=25, st_depth=1, st_heads=1),
 }
 _SPATIOTEMPORAL_COMMON = dict(
     mlp_ratio=4.0, drop_rate=0.1, attn_drop_rate=0.0, drop_path_rate=0.1, layer_scale_init=0.1
@@ -25,8 +31,8 @@ _SPATIOTEMPORAL_COMMON = dict(
 
 _SPECTRAL = {
     "paper": dict(sp_depth=4, sp_heads=8),
-    "compact": dict(sp_depth=2, sp_heads=4),
-    "tiny": dict(sp_depth=1, sp_heads=2),
+    "compact": dict(sp_depth=2, sp_heads=2),
+    "tiny": dict(sp_depth=1, sp_heads=1),
 }
 _SPECTRAL_COMMON = dict(
     sp_levels=4, sp_base_window=100, sp_ff_mult=4, sp_attn_dropout=0.2, sp_pe_dropout=0.1
