@@ -12,6 +12,6 @@ import panel as pn
 
 from unebolt_viz.app import FCExplorer
 
-pn.extension("plotly", notifications=False)
+pn.extension(notifications=False)
 
 FCExplorer().servable(title="UnEBOLT FC explorer")

@@ -46,7 +46,7 @@ import param
 
 from unebolt_viz.app import FCExplorer
 
-pn.extension("plotly")
+pn.extension()
 
 
 class TimedExplorer(FCExplorer):
@@ -163,8 +163,11 @@ async def _session(browser, url: str, moves: int, start_moving, on_loaded, index
             "latencies": latencies, "errors": errors}
 
 
-async def _browser_sessions(url: str, n_sessions: int, moves: int) -> list[dict]:
-    """``n_sessions`` tabs load the app at once; they start moving when all have loaded."""
+async def _browser_sessions(url: str, n_sessions: int, moves: int, when_all_loaded) -> list[dict]:
+    """``n_sessions`` tabs load the app at once; they start moving when all have loaded.
+
+    ``when_all_loaded()`` is called once every tab shows the app (all sessions open).
+    """
     import asyncio
 
     from playwright.async_api import async_playwright
@@ -179,6 +182,7 @@ async def _browser_sessions(url: str, n_sessions: int, moves: int) -> list[dict]
             def on_loaded() -> None:
                 count["loaded"] += 1
                 if count["loaded"] == n_sessions:
+                    when_all_loaded()
                     start_moving.set()
 
             return await asyncio.gather(*(
@@ -215,14 +219,21 @@ def loopback(data_dir: Path, source: str, n_sessions: int, moves: int) -> dict:
                     raise RuntimeError("the app did not start") from None
                 time.sleep(0.3)
         server = psutil.Process(proc.pid)
-        # One session first: its memory is the baseline of "one session".
-        (first,) = asyncio.run(_browser_sessions(url, 1, moves))
-        rss_one = server.memory_info().rss
+        rss = {}
+
+        def measure(key: str):
+            def record() -> None:
+                time.sleep(2.0)  # let the server finish sending the documents
+                rss[key] = server.memory_info().rss
+            return record
+
+        # One session first: its memory (while open) is the baseline of "one session".
+        (first,) = asyncio.run(_browser_sessions(url, 1, moves, measure("one")))
         timings.write_text("")
         t0 = time.perf_counter()
-        results = asyncio.run(_browser_sessions(url, n_sessions, moves))
+        results = asyncio.run(_browser_sessions(url, n_sessions, moves, measure("all")))
         wall = time.perf_counter() - t0
-        rss_all = server.memory_info().rss
+        rss_one, rss_all = rss["one"], rss["all"]
         server_ms = [float(x) for x in timings.read_text().split()]
         return {
             "load_average_1min": os.getloadavg()[0],

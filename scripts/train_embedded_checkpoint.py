@@ -32,6 +32,7 @@ import json
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,16 @@ def _test_summary(pred) -> dict[str, float]:
     return {column: float(table.loc["mean", column]) for column in table.columns}
 
 
+def atlas_fingerprint(atlas) -> str:
+    """sha256 of an atlas's ROI names, networks and surface labels (detects a changed atlas)."""
+    digest = hashlib.sha256()
+    digest.update("|".join(atlas.roi).encode())
+    digest.update("|".join(map(str, atlas.network)).encode())
+    for hemi in ("left", "right"):
+        digest.update(np.ascontiguousarray(atlas.vertex_labels[hemi], dtype=np.int64).tobytes())
+    return digest.hexdigest()
+
+
 def _fit_ridge(train, val, ch_names):
     """Ridge on the training scans; the penalty picked by mean temporal r on validation."""
     from unebolt_viz.metrics import temporal_r
@@ -160,12 +171,16 @@ def run_level(n_rois: int, args: argparse.Namespace, command: str) -> None:
     torch.set_num_threads(args.threads)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    atlas = uv.load_atlas("embedded", n_rois)
+    # Build the atlas afresh from the code of this checkout: a cached copy may come from an
+    # older version of the parcellation.
+    with tempfile.TemporaryDirectory() as atlas_dir:
+        atlas = uv.load_atlas("embedded", n_rois, data_dir=atlas_dir)
     cohort = simulate_cohort(args.cohort, seed=args.cohort_seed, atlas=atlas)
     split = subject_split(cohort.design, seed=args.split_seed)
     train, val, test = (cohort.pairs(list(split[k])) for k in ("train", "val", "test"))
     data = {"cohort": repr(cohort), "preset": args.cohort, "cohort_seed": args.cohort_seed,
-            "atlas": f"embedded{n_rois}", "data_source": "simulated",
+            "atlas": f"embedded{n_rois}", "atlas_fingerprint": atlas_fingerprint(atlas),
+            "data_source": "simulated",
             "split": {"method": "subject_split 3:1:1", "seed": args.split_seed,
                       **split.as_dict()},
             "windows": {k: int(sum(p.n_windows for p in v))
@@ -183,8 +198,10 @@ def run_level(n_rois: int, args: argparse.Namespace, command: str) -> None:
             training = {"ridge_alpha_val_r": scores, "alpha": model.alpha}
         else:
             model = build_model("unebolt", n_outputs=n_rois, preset=args.preset, seed=args.seed)
+            # Resume only a run on the same atlas (the folder name carries its fingerprint).
+            run_dir = args.work_dir / f"{stem}-{data['atlas_fingerprint'][:12]}"
             result = train_model(
-                model, train, val, out_dir=args.work_dir / stem, epochs=args.epochs,
+                model, train, val, out_dir=run_dir, epochs=args.epochs,
                 batch_size=args.batch_size, lr=args.lr, seed=args.train_seed, device="cpu",
                 select_on="val_r", warmup_epochs=min(1.0, args.epochs / 4), progress=True)
             label = "UnEBOLT (compact, embedded)"

@@ -107,6 +107,17 @@ def test_explorer_in_headless_chromium(served, tmp_path):
             assert pair.screenshot() != pair_before, "the ROI time series did not change"
 
             page.screenshot(path=str(tmp_path / "fc_explorer.png"), full_page=True)
+
+            # The surface tab shows the per-ROI R map (a server-rendered image), the network
+            # tab one panel per network.
+            page.get_by_text("Surface R").click()
+            surface = page.locator(".surface-map img").first
+            surface.wait_for(timeout=120_000)
+            assert surface.bounding_box()["width"] > 400
+            assert len(_colours(page.locator(".surface-map").first.screenshot())) > 50
+            page.screenshot(path=str(tmp_path / "fc_explorer_surface.png"), full_page=True)
+            page.get_by_text("Network time series").click()
+            page.get_by_text("Network signals").first.wait_for(timeout=60_000)
             assert not errors, errors
             remote = [u for u in requests if not u.startswith((origin, "ws://127.0.0.1",
                                                                "data:", "blob:"))]

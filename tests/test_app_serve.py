@@ -25,7 +25,6 @@ from unebolt_viz.app.sources import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-pn = pytest.importorskip("panel")
 
 
 def _predictions(n_rois=64, n_scans=2, seed=0):
@@ -97,9 +96,27 @@ def test_embedded_predictions_are_shipped_and_labelled():
             assert path.stat().st_size < 3_000_000
 
 
+def _fresh_atlas(n_rois, folder):
+    """The embedded atlas built by this checkout's code (never a cached older build)."""
+    return uv.load_atlas("embedded", n_rois, data_dir=folder)
+
+
+@pytest.mark.parametrize("n_rois", [64, pytest.param(128, marks=pytest.mark.slow),
+                                    pytest.param(256, marks=pytest.mark.slow)])
+def test_shipped_predictions_use_the_embedded_atlas(n_rois, tmp_path):
+    catalog = embedded_catalog()
+    if n_rois not in catalog:
+        pytest.skip(f"no embedded predictions at {n_rois} ROIs")
+    atlas = _fresh_atlas(n_rois, tmp_path)
+    for path in catalog[n_rois].values():
+        pred = uv.load(path)
+        assert list(map(str, pred.roi.values)) == list(atlas.roi), path.name
+        assert list(map(str, pred.network.values)) == list(atlas.network), path.name
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("stem", ["ridge_p64", "unebolt_p64"])
-def test_shipped_checkpoint_reproduces_its_predictions(stem):
+def test_shipped_checkpoint_reproduces_its_predictions(stem, tmp_path):
     """Reloading a shipped model and predicting its first test scan gives the shipped file."""
     import json
 
@@ -113,7 +130,7 @@ def test_shipped_checkpoint_reproduces_its_predictions(stem):
     data = record["data"]
     assert data["data_source"] == "simulated"
     cohort = simulate_cohort(data["preset"], seed=data["cohort_seed"],
-                             atlas=uv.load_atlas("embedded", 64))
+                             atlas=_fresh_atlas(64, tmp_path))
     scan = data["split"]["test"][0]
     again = predict(load_model(EMBEDDED_DIR / stem), cohort.pairs([scan]))
     shipped = uv.load(EMBEDDED_DIR / f"predictions_{stem}.nc")
@@ -128,6 +145,7 @@ def test_shipped_checkpoint_reproduces_its_predictions(stem):
 
 
 def _explorer(data_dir, **params):
+    pytest.importorskip("panel", reason="the app needs the [apps] extra (panel)")
     from bokeh.document import Document
 
     from unebolt_viz.app import FCExplorer
@@ -137,13 +155,13 @@ def _explorer(data_dir, **params):
     return app
 
 
-def test_viewer_opens_on_the_embedded_default_and_says_so(data_dir):
+def test_viewer_opens_on_the_embedded_default_and_says_so(data_dir, tmp_path):
     app = _explorer(data_dir)
     assert app.source == "embedded"
     assert "SIMULATED DATA" in app._header.object
     assert app.fc_true_plot is not None and app.fc_pred_plot is not None
     # The drawn colour bars follow the atlas's network coordinate, in the drawn order.
-    atlas = uv.load_atlas("embedded", app.results.n_rois)
+    atlas = _fresh_atlas(app.results.n_rois, tmp_path)
     order = app.fc_true_plot.order.values
     bars = app.fc_true_plot.bar_source.data
     drawn = [n for n, a, b in zip(bars["network"], bars["start"], bars["stop"])
@@ -249,6 +267,7 @@ def stop(proc: subprocess.Popen) -> str:
 
 
 def test_panel_serve_answers_with_the_app(tmp_path):
+    pytest.importorskip("panel", reason="the app needs the [apps] extra (panel)")
     port = free_port()
     started = time.monotonic()
     proc = serve_app(tmp_path, port, cache=tmp_path / "fresh_cache")

@@ -2,7 +2,8 @@
 
 Serve it with ``panel serve apps/fc_explorer.py``. Data shared by all sessions (loaded
 predictions, their metrics, per-scan FC matrices, atlases) is cached with ``pn.cache``; each
-session only owns its Bokeh/Plotly models, which are updated in place when a widget moves.
+session only owns its Bokeh models, which are updated in place when a widget moves. The
+surface map is a server-rendered image (cached too), so the page loads no 3-D library.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..viz import (
     ROIPairPlot,
     density_curve_figure,
     network_timeseries_figure,
-    surface_r_figure,
+    plot_surface_r,
 )
 from ..viz._style import PROVENANCE_LABELS
 from .sources import (
@@ -43,6 +44,38 @@ BANNER_COLORS = {"simulated": "#fff3cd", "semi-synthetic": "#efe3fb", "real": "#
 def cached_results(key: str, n_rois: int, model: str | None, data_dir: str) -> Results:
     """:func:`~unebolt_viz.app.sources.load_results`, shared by every session of the server."""
     return load_results(key, n_rois=n_rois, model=model, data_dir=data_dir)
+
+
+@pn.cache(max_items=64, policy="LRU")
+def surface_png(key: str, n_rois: int, model: str | None, data_dir: str,
+                scan: str | None) -> bytes:
+    """The per-ROI R map of one scan (or the mean over scans) as a PNG, shared by sessions.
+
+    A static image (the matplotlib figure of :func:`unebolt_viz.viz.plot_surface_r`) keeps the
+    page light: no 3-D library and no mesh are sent to the browser.
+    """
+    import io
+
+    import matplotlib.pyplot as plt
+
+    embedded = key == "embedded"
+    res = cached_results(key, n_rois if embedded else 0, model if embedded else None, data_dir)
+    r = res.metrics["temporal_r"]
+    if scan is not None:
+        values, label = r.sel(scan=scan), f"temporal R, {scan}"
+    else:
+        values, label = r.mean("scan"), f"temporal R, mean of {r.sizes['scan']} scans"
+    values = values.drop_vars([c for c in ("roi_network", "subject", "scan")
+                               if c in values.coords])
+    fig = plot_surface_r(values, res.atlas, label=label, data_source=res.data_source,
+                         vmax=1.0, n_vertices=8000,
+                         title=f"Temporal R of {res.model} on the cortex")
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, format="png", dpi=110)
+    finally:
+        plt.close(fig)
+    return buffer.getvalue()
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -372,16 +405,9 @@ class FCExplorer(pn.viewable.Viewer):
             return pn.pane.Markdown("No predictions, so no per-ROI R to map.")
         if res.atlas is None:
             return pn.pane.Markdown(html.escape(res.atlas_note))
-        r = res.metrics["temporal_r"]
-        if self.surface_scope == "this scan":
-            values, label = r.sel(scan=self.scan), f"temporal R, {self.scan}"
-        else:
-            values, label = r.mean("scan"), f"temporal R, mean of {r.sizes['scan']} scans"
-        values = values.drop_vars([c for c in ("roi_network",) if c in values.coords])
-        fig = surface_r_figure(values, res.atlas, label=label, data_source=res.data_source,
-                               vmax=1.0, height=560)
-        return pn.pane.Plotly(fig, sizing_mode="stretch_width", min_height=560,
-                              config={"displaylogo": False})
+        scan = self.scan if self.surface_scope == "this scan" else None
+        png = surface_png(self.source, res.n_rois, res.model, self._data_dir, scan)
+        return pn.pane.PNG(png, width=860, css_classes=["surface-map"])
 
     def _network_view(self):
         res = self.results
