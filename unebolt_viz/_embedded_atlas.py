@@ -38,7 +38,7 @@ __all__ = ["load_embedded_atlas", "embedded_grayordinate_labels", "load_fs_lr_me
            "EMBEDDED_SIZES"]
 
 #: Bump whenever the parcellation algorithm or its inputs change (invalidates the caches).
-VERSION = "1"
+VERSION = "2"
 SEED = 0
 _UNCOVERED_BID = 2.0
 HEMI_KEYS = ("left", "right")
