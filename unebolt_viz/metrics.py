@@ -62,6 +62,7 @@ __all__ = [
     "pixcorr",
     "conn_mse",
     "edge_mask",
+    "n_kept_edges",
     "f1_at_density",
     "f1_density_curve",
     "fc_metrics",
