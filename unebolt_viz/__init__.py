@@ -39,6 +39,9 @@ _LAZY = {
     "load_model": "unebolt_viz.models",
     "save_model": "unebolt_viz.models",
     "evaluate": "unebolt_viz.metrics",
+    "train_model": "unebolt_viz.training",
+    "predict": "unebolt_viz.training",
+    "run_experiment": "unebolt_viz.training",
 }
 
 __all__ = [
