@@ -155,7 +155,8 @@ def window_views(signal: np.ndarray, starts: Sequence[int], n_window: int) -> np
     if s.size and (s.min() < 0 or s.max() + n_window > sig.shape[1]):
         raise InvalidDataError("A window falls outside the recording.")
     steps = np.diff(s)
-    if s.size and np.all(steps == (steps[0] if steps.size else 0)) and (steps.size == 0 or steps[0] > 0):
+    evenly_spaced = s.size > 0 and (steps.size == 0 or (steps[0] > 0 and np.all(steps == steps[0])))
+    if evenly_spaced:
         step = int(steps[0]) if steps.size else 0
         first = sig[:, s[0]:]
         return np.lib.stride_tricks.as_strided(
