@@ -33,7 +33,7 @@ def one_scan(preset: str = "paper", seed: int = 0) -> dict:
     import psutil
     import scipy.signal  # noqa: F401
 
-    from unebolt_viz.data.simulate import simulate_cohort
+    from unebolt_viz.simulation import simulate_cohort
 
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -70,7 +70,7 @@ def one_scan(preset: str = "paper", seed: int = 0) -> dict:
 
 def cohort_times() -> dict:
     """Wall time to generate every pair of the tiny and teaching presets."""
-    from unebolt_viz.data.simulate import simulate_cohort
+    from unebolt_viz.simulation import simulate_cohort
 
     out = {}
     for preset in ("tiny", "teaching"):

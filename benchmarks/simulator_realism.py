@@ -9,7 +9,7 @@ DiFuMo-64 ROIs (the atlas of the real tables, built from their label table) and,
 rows, also on the embedded 64-ROI atlas. Real: the 23 NeuroBOLT resting-state DiFuMo-64 tables
 (``../shared/data/neurobolt_rest_difumo64``) and the PhysioNet resting EEG
 (``../shared/data/eeg/physionet_eegmat_Subject00_1_rest.edf``). The statistics are defined in
-:mod:`unebolt_viz.data.simulate.realism` and computed identically on both sides:
+:mod:`unebolt_viz.simulation.realism` and computed identically on both sides:
 
 - BOLD lag-1 autocorrelation and within/between-network FC: simulated ``bold_clean``
   (detrended, z-scored) against the real tables as given (z-scored); the lag-1 also after the
@@ -40,8 +40,8 @@ POSTERIOR = ("O1", "O2", "PZ")
 
 
 def difumo64_atlas(shared: Path):
-    from unebolt_viz.atlas import Atlas
-    from unebolt_viz.data.real import difumo_roi_table
+    from unebolt_viz.atlases import Atlas
+    from unebolt_viz.datasets.neurobolt import difumo_roi_table
 
     table = difumo_roi_table(shared / "difumo_labels" /
                              "labels_64_dictionary_osf_names_with_centroids.csv")
@@ -52,9 +52,9 @@ def difumo64_atlas(shared: Path):
 
 
 def real_bold_stats(shared: Path) -> dict:
-    from unebolt_viz.data.preprocessing import bold_targets
-    from unebolt_viz.data.real import load_neurobolt_rest
-    from unebolt_viz.data.simulate.realism import lag1_autocorrelation, within_between_fc
+    from unebolt_viz.preprocessing import bold_targets
+    from unebolt_viz.datasets.neurobolt import load_neurobolt_rest
+    from unebolt_viz.simulation.realism import lag1_autocorrelation, within_between_fc
 
     scans = load_neurobolt_rest(shared)
     lag, lag_t, wb = [], [], []
@@ -71,7 +71,7 @@ def real_bold_stats(shared: Path) -> dict:
 def real_eeg_stats(shared: Path) -> dict:
     import mne
 
-    from unebolt_viz.data.simulate.realism import segment_spectral_features
+    from unebolt_viz.simulation.realism import segment_spectral_features
 
     raw = mne.io.read_raw_edf(shared / "eeg" / "physionet_eegmat_Subject00_1_rest.edf",
                               preload=True, verbose="error")
@@ -90,9 +90,9 @@ def real_eeg_stats(shared: Path) -> dict:
 
 
 def simulated_stats(n_scans: int, atlas, with_eeg: bool = True) -> dict:
-    from unebolt_viz.data.preprocessing import bold_targets
-    from unebolt_viz.data.simulate import simulate_cohort
-    from unebolt_viz.data.simulate.realism import (
+    from unebolt_viz.preprocessing import bold_targets
+    from unebolt_viz.simulation import simulate_cohort
+    from unebolt_viz.simulation.realism import (
         alpha_bold_coupling,
         lag1_autocorrelation,
         segment_spectral_features,
@@ -148,7 +148,7 @@ def main() -> None:
     start = time.perf_counter()
     real = {"bold": real_bold_stats(args.shared), "eeg": real_eeg_stats(args.shared)}
     sim = simulated_stats(args.n_scans, difumo64_atlas(args.shared))
-    from unebolt_viz.atlas import load_atlas
+    from unebolt_viz.atlases import load_atlas
 
     sim_embedded = simulated_stats(args.n_scans, load_atlas("embedded", 64), with_eeg=False)
     rb, re = real["bold"], real["eeg"]

@@ -92,7 +92,7 @@ def _versions() -> dict[str, str]:
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    from unebolt_viz.data.io import atomic_path
+    from unebolt_viz._utils import atomic_path
 
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
@@ -102,7 +102,7 @@ def _write_json(path: Path, payload: dict[str, Any]) -> None:
 def _save_predictions(pred, path: Path) -> None:
     """netCDF with float32, compressed values (the app's files stay small)."""
     from unebolt_viz.data.containers import validate_predictions
-    from unebolt_viz.data.io import atomic_path
+    from unebolt_viz._utils import atomic_path
 
     validate_predictions(pred)
     pred = pred.assign(true=pred["true"].astype(np.float32), pred=pred["pred"].astype(np.float32))
@@ -163,8 +163,8 @@ def run_level(n_rois: int, args: argparse.Namespace, command: str) -> None:
     import torch
 
     import unebolt_viz as uv
-    from unebolt_viz.data.simulate import simulate_cohort
-    from unebolt_viz.data.splits import subject_split
+    from unebolt_viz.simulation import simulate_cohort
+    from unebolt_viz.model_selection import subject_split
     from unebolt_viz.models import build_model, load_model, save_model
     from unebolt_viz.training import predict, train_model
 
@@ -236,7 +236,7 @@ def run_level(n_rois: int, args: argparse.Namespace, command: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = _parse(argv)
     if args.work_dir is None:
-        from unebolt_viz._cache import cache_dir
+        from unebolt_viz._utils.cache import cache_dir
 
         args.work_dir = cache_dir("embedded_training")
     command = "python scripts/train_embedded_checkpoint.py " + " ".join(

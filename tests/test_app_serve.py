@@ -120,7 +120,7 @@ def test_shipped_checkpoint_reproduces_its_predictions(stem, tmp_path):
     """Reloading a shipped model and predicting its first test scan gives the shipped file."""
     import json
 
-    from unebolt_viz.data.simulate import simulate_cohort
+    from unebolt_viz.simulation import simulate_cohort
     from unebolt_viz.models import load_model
     from unebolt_viz.training import predict
 

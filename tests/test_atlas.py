@@ -18,9 +18,10 @@ import pytest
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from unebolt_viz import _difumo, _embedded_atlas
-from unebolt_viz._cache import cache_dir
-from unebolt_viz.atlas import load_atlas
+from unebolt_viz.atlases import _difumo
+from unebolt_viz.atlases import _embedded as _embedded_atlas
+from unebolt_viz._utils.cache import cache_dir
+from unebolt_viz.atlases import load_atlas
 from unebolt_viz.networks import YEO7_NAMES, canonical_network
 
 SIZES = (64, 128, 256)
@@ -311,6 +312,12 @@ def test_difumo64_offline_from_nilearn_layout(difumo64_dir, no_network):
     np.testing.assert_allclose(atlas.centroid, centres, atol=0.5)
     assert atlas.hemisphere[names.index("Paracentral gyrus RH")] == "R"
     assert atlas.hemisphere[names.index("Intraparietal sulcus LH")] == "L"
+    # One hemisphere rule: the atlas built from maps and the real data's label table agree.
+    from unebolt_viz.datasets import difumo_roi_table
+
+    from_table = difumo_roi_table(DIFUMO_LABELS / "labels_64_dictionary_osf_names_with_centroids.csv")
+    assert list(atlas.hemisphere) == from_table["hemisphere"].tolist()
+    assert set(atlas.hemisphere) == {"L", "R", "B"}
 
     # Surface: the painted component is the strongest synthetic blob in the cortical ribbon.
     pial = load_fsaverage("fsaverage5")["pial"]
@@ -364,11 +371,13 @@ def test_difumo_label_tables_map_to_canonical_networks(n):
 
 
 def test_difumo_hemisphere_rule():
-    assert _difumo.hemisphere_of("Paracentral gyrus RH", 0.9) == "R"
-    assert _difumo.hemisphere_of("Middle frontal gyrus lateral LH", 0.1) == "L"
-    assert _difumo.hemisphere_of("Cuneus", 0.5) == "B"
-    assert _difumo.hemisphere_of("Angular gyrus", 0.8) == "L"
-    assert _difumo.hemisphere_of("Angular gyrus", 0.2) == "R"
+    # A side in the name wins over the centroid.
+    assert _difumo.hemisphere_of("Paracentral gyrus RH", -40.0) == "R"
+    assert _difumo.hemisphere_of("Middle frontal gyrus lateral LH", 40.0) == "L"
+    assert _difumo.hemisphere_of("Cuneus", 3.0) == "B"
+    assert _difumo.hemisphere_of("Cuneus", -9.9) == "B"
+    assert _difumo.hemisphere_of("Angular gyrus", -45.0) == "L"
+    assert _difumo.hemisphere_of("Angular gyrus", 10.0) == "R"
 
 
 def test_difumo_duplicate_names_become_unique():

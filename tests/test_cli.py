@@ -91,7 +91,7 @@ def test_evaluate_refuses_a_file_that_is_not_predictions(tmp_path, capsys, tiny_
 
 
 def test_fetch_lists_the_manifest_and_refuses_unknown_names(capsys):
-    from unebolt_viz.data.fetch import list_datasets
+    from unebolt_viz.datasets.fetch import list_datasets
 
     assert main(["fetch", "--list"]) == 0
     assert capsys.readouterr().out.split() == list_datasets()

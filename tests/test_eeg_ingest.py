@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import unebolt_viz as uv
-from unebolt_viz.channels import PAPER_CHANNELS
-from unebolt_viz.data.eeg import (
+from unebolt_viz.conventions import PAPER_CHANNELS
+from unebolt_viz.io.eeg import (
     EEGFileError,
     _standard_montage_positions,
     eeg_windows_from_array,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from unebolt_viz.data.fetch import (
+from unebolt_viz.datasets.fetch import (
     DATA_DIR_ENV,
     DownloadError,
     HashMismatchError,

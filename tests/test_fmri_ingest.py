@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.signal import butter, detrend, filtfilt
 
-from unebolt_viz.data.fmri import (
+from unebolt_viz.io.fmri import (
     MOTION_COLUMNS,
     BOLDFileError,
     extract_roi_timeseries,
@@ -17,8 +17,8 @@ from unebolt_viz.data.fmri import (
     read_confounds,
     read_roi_table,
 )
-from unebolt_viz.data.preprocessing import bold_targets
-from unebolt_viz.data.real import difumo_roi_table
+from unebolt_viz.preprocessing import bold_targets
+from unebolt_viz.datasets.neurobolt import difumo_roi_table
 
 nib = pytest.importorskip("nibabel")
 

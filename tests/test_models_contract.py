@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from unebolt_viz.channels import PAPER_CHANNELS
+from unebolt_viz.conventions import PAPER_CHANNELS
 from unebolt_viz.models import MODEL_NAMES, PRESETS, build_model, model_from_config
 
 X = torch.randn(3, 26, 3200) * 20

@@ -10,17 +10,17 @@ import pandas as pd
 import pytest
 
 import unebolt_viz as uv
-from unebolt_viz.channels import PAPER_CHANNELS
-from unebolt_viz.data.bids import (
+from unebolt_viz.conventions import PAPER_CHANNELS
+from unebolt_viz.io.bids import (
     find_bids_runs,
     parse_entities,
     runs_table,
     scan_and_subject,
     subject_groups,
 )
-from unebolt_viz.data.eeg import eeg_windows_from_raw, prepare_eeg, read_eeg
-from unebolt_viz.data.ingest import TriggerMismatchError, load_scan_pair, pair_scan
-from unebolt_viz.data.preprocessing import bold_targets
+from unebolt_viz.io.eeg import eeg_windows_from_raw, prepare_eeg, read_eeg
+from unebolt_viz.io.ingest import TriggerMismatchError, load_scan_pair, pair_scan
+from unebolt_viz.preprocessing import bold_targets
 
 mne = pytest.importorskip("mne")
 
@@ -253,7 +253,7 @@ def test_find_bids_runs_pairs_by_run_and_groups_subjects(tmp_path):
         assert not set(subject_groups(runs)[train]) & set(subject_groups(runs)[test])
     table = runs_table(runs)
     assert list(table.columns[:2]) == ["scan", "subject"]
-    from unebolt_viz.data import splits
+    from unebolt_viz import model_selection as splits
 
     split = splits.subject_split(table, seed=3)
     for name in ("train", "val", "test"):
@@ -283,9 +283,9 @@ def written_cohort(tmp_path_factory):
     """A tiny simulated cohort, two scans written as BIDS-like files by the simulator."""
     import importlib.util
 
-    if importlib.util.find_spec("unebolt_viz.data.simulate.writer") is None:
-        pytest.skip("the simulator's file writer (unebolt_viz.data.simulate.writer) is absent")
-    from unebolt_viz.data.simulate import simulate_cohort
+    if importlib.util.find_spec("unebolt_viz.simulation.writer") is None:
+        pytest.skip("the simulator's file writer (unebolt_viz.simulation.writer) is absent")
+    from unebolt_viz.simulation import simulate_cohort
 
     cohort = simulate_cohort(preset="tiny", seed=7, progress=False)
     root = tmp_path_factory.mktemp("sim")

@@ -6,8 +6,8 @@ from scipy.signal import butter, filtfilt
 
 import unebolt_viz as uv
 from unebolt_viz.data import InvalidDataError
-from unebolt_viz.data.pairing import ScanPair
-from unebolt_viz.data.preprocessing import (
+from unebolt_viz.io.pairing import ScanPair
+from unebolt_viz.preprocessing import (
     bold_targets, demean_windows, regular_starts, window_starts, window_views)
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import unebolt_viz as uv
-from unebolt_viz.data.real import load_neurobolt_rest, read_neurobolt_split
+from unebolt_viz.datasets.neurobolt import load_neurobolt_rest, read_neurobolt_split
 
 pytestmark = pytest.mark.shared_data
 

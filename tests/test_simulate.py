@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy.signal import butter, sosfiltfilt
 
-from unebolt_viz.channels import PAPER_CHANNELS
-from unebolt_viz.data.simulate import (
+from unebolt_viz.conventions import PAPER_CHANNELS
+from unebolt_viz.simulation import (
     PRESETS,
     TASK_CHANNELS,
     CouplingParams,

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from unebolt_viz.data.simulate import semi_synthetic_cohort, simulate_cohort
-from unebolt_viz.data.simulate.hrf import convolve_hrf, hrf_kernels
-from unebolt_viz.data.simulate.semisynthetic import deconvolve_hrf
+from unebolt_viz.simulation import semi_synthetic_cohort, simulate_cohort
+from unebolt_viz.simulation.hrf import convolve_hrf, hrf_kernels
+from unebolt_viz.simulation.semisynthetic import deconvolve_hrf
 
 SHARED = Path(__file__).parents[1] / ".." / "shared" / "data"
 
@@ -83,8 +83,8 @@ def test_hrf_deconvolution_recovers_a_latent_signal():
 def test_semi_synthetic_cohort_keeps_the_real_bold():
     if not (SHARED / "neurobolt_rest_difumo64").is_dir():
         pytest.skip(f"real ROI tables not found at {SHARED / 'neurobolt_rest_difumo64'}")
-    from unebolt_viz.data.preprocessing import bold_targets
-    from unebolt_viz.data.real import load_neurobolt_rest
+    from unebolt_viz.preprocessing import bold_targets
+    from unebolt_viz.datasets.neurobolt import load_neurobolt_rest
 
     real = load_neurobolt_rest(SHARED, scans=["sub01-scan01"])
     cohort = semi_synthetic_cohort({k: v.isel(time=slice(0, 150)) for k, v in real.items()},

@@ -8,7 +8,7 @@ import tracemalloc
 
 import pytest
 
-from unebolt_viz.data.simulate import simulate_cohort
+from unebolt_viz.simulation import simulate_cohort
 
 
 @pytest.mark.slow

@@ -7,11 +7,11 @@ import pytest
 from scipy.special import eval_legendre
 from scipy.stats import gamma
 
-from unebolt_viz.data.simulate import simulate_cohort
-from unebolt_viz.data.simulate.eeg_forward import _mix_chunk, band_filters, sphere_potential
-from unebolt_viz.data.simulate.hrf import convolve_hrf, double_gamma_hrf, hrf_kernels
-from unebolt_viz.data.simulate.neural import network_factor_correlation, power_law_noise
-from unebolt_viz.data.simulate.realism import (
+from unebolt_viz.simulation import simulate_cohort
+from unebolt_viz.simulation.eeg_forward import _mix_chunk, band_filters, sphere_potential
+from unebolt_viz.simulation.hrf import convolve_hrf, double_gamma_hrf, hrf_kernels
+from unebolt_viz.simulation.neural import network_factor_correlation, power_law_noise
+from unebolt_viz.simulation.realism import (
     alpha_bold_coupling,
     lag1_autocorrelation,
     spectral_features,

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from unebolt_viz.data import InvalidDataError, eeg_windows, roi_timeseries
-from unebolt_viz.data.pairing import ScanPair
-from unebolt_viz.data.splits import (
+from unebolt_viz.io.pairing import ScanPair
+from unebolt_viz.model_selection import (
     ScanSplit,
     check_split,
     cross_subject_split,

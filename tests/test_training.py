@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from unebolt_viz.channels import PAPER_CHANNELS
+from unebolt_viz.conventions import PAPER_CHANNELS
 from unebolt_viz.data import InvalidDataError, eeg_windows, roi_timeseries
-from unebolt_viz.data.pairing import ScanPair
+from unebolt_viz.io.pairing import ScanPair
 from unebolt_viz.models import build_model
 from unebolt_viz.training import checkpoint as ckpt
 from unebolt_viz.training.datasets import ConsecutiveBatchSampler, WindowDataset

@@ -19,9 +19,9 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from unebolt_viz.channels import PAPER_CHANNELS
+from unebolt_viz.conventions import PAPER_CHANNELS
 from unebolt_viz.data import eeg_windows, roi_timeseries
-from unebolt_viz.data.pairing import ScanPair
+from unebolt_viz.io.pairing import ScanPair
 
 N_TIMES = 400
 N_ROIS = 5

@@ -208,8 +208,8 @@ def _split_section(text: str, seed: int) -> dict[str, Any]:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from .atlas import load_atlas
-    from .data.simulate import simulate_cohort
+    from .atlases import load_atlas
+    from .simulation import simulate_cohort
 
     cohort = simulate_cohort(args.preset, seed=args.seed, atlas=load_atlas("embedded", args.n_rois),
                              condition=args.condition, progress=True)
@@ -296,7 +296,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from .data.io import save
+    from .data.netcdf import save
     from .models import load_model
     from .training.inference import predict
 
@@ -329,7 +329,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .data.io import load, save
+    from .data.netcdf import load, save
     from .metrics import evaluate, summary_table
 
     if not args.predictions.exists():
@@ -351,7 +351,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from .data.fetch import fetch, list_datasets
+    from .datasets.fetch import fetch, list_datasets
 
     if args.list or not args.name:
         names = list_datasets()

@@ -4,19 +4,10 @@
                 with the per-ROI R on the cortex and network time series (imports Panel).
 ``sources``     what the explorer can show and where it may read it (no Panel import).
 
-``FCExplorer`` is loaded on first access, so that ``unebolt_viz.app.sources`` works without
-Panel installed.
+Panel is imported on first use of ``FCExplorer``, so that ``unebolt_viz.app.sources`` works
+without it.
 """
 
-from __future__ import annotations
+import lazy_loader as _lazy
 
-import importlib
-from typing import Any
-
-__all__ = ["FCExplorer", "cached_results"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        return getattr(importlib.import_module(".explorer", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

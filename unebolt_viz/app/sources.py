@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._cache import cache_dir
+from .._utils.cache import cache_dir
 from ..data.containers import InvalidDataError, validate_predictions
 
 __all__ = [
@@ -139,7 +139,7 @@ def available_sources(data_dir: str | os.PathLike | None = None) -> dict[str, st
     sources = {}
     if embedded_catalog():
         sources["Embedded simulated cohort"] = "embedded"
-    from ..data.real import shared_data_dir
+    from ..datasets.neurobolt import shared_data_dir
 
     shared = shared_data_dir()
     if shared is not None and (shared / "neurobolt_rest_difumo64").is_dir():
@@ -263,7 +263,7 @@ class Results:
 
 
 def _load_atlas(name: str | None, n_rois: int, rois: Sequence[str]) -> tuple[Any, str]:
-    from ..atlas import load_atlas
+    from ..atlases import load_atlas
 
     if not name:
         return None, "No atlas is recorded with these data (attribute 'atlas')."
@@ -315,7 +315,7 @@ def load_results(key: str, n_rois: int = 64, model: str | None = None,
     data_dir : path, optional
         The app's data directory (default :func:`app_data_dir`).
     """
-    from ..data.io import load
+    from ..data.netcdf import load
 
     if key == "embedded":
         catalog = embedded_catalog()
@@ -333,7 +333,7 @@ def load_results(key: str, n_rois: int = 64, model: str | None = None,
             f"({n_rois} ROIs). Simulated data: not the paper's recordings.",
         )
     if key == "real":
-        from ..data.real import load_neurobolt_rest
+        from ..datasets.neurobolt import load_neurobolt_rest
 
         scans = load_neurobolt_rest()
         true = _concat(list(scans.values()))

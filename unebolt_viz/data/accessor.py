@@ -90,7 +90,7 @@ class UneboltAccessor:
 
     def save(self, path) -> None:
         """Write the object to netCDF atomically (see :func:`unebolt_viz.data.save`)."""
-        from .io import save
+        from .netcdf import save
 
         save(self._obj, path)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from .._utils import atomic_path
 
 FORMAT_VERSION = 1
 
@@ -25,29 +25,13 @@ def with_ext(base: Path, ext: str) -> Path:
     return base.parent / (base.name + ext)
 
 
-def atomic_write(target: Path, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp_path)`` on a temporary file beside ``target``, then rename it over."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_config(target: Path, config: dict[str, Any]) -> None:
     """Write a model config as indented JSON, atomically."""
     payload = {"format_version": FORMAT_VERSION, "library": "unebolt_viz", "config": config}
 
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(payload, f, indent=2, sort_keys=True)
-            f.write("\n")
-
-    atomic_write(target, write)
+    with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        json.dump(payload, f, indent=2, sort_keys=True)
+        f.write("\n")
 
 
 def read_config(path: str | os.PathLike) -> dict[str, Any]:

@@ -14,12 +14,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-#: Sampling rate every model expects: LaBraM's patches are 1 s of 200 samples.
-SFREQ = 200.0
-#: Samples per window in the paper (16 s at 200 Hz).
-N_TIMES = 3200
-#: The model sees the window in microvolts divided by this (reference_facts.md).
-INPUT_SCALE_UV = 100.0
+from ..conventions import INPUT_SCALE_UV, N_TIMES, SFREQ
+
 #: Parameter names (last component) of LaBraM's tokens and embedding tables.
 _EMBEDDING_PARAM_NAMES = frozenset({"cls_token", "pos_embed", "time_embed", "roi_lut"})
 _SPATIOTEMPORAL_PREFIX = "spatiotemporal"

@@ -7,15 +7,12 @@ from typing import Any
 
 from torch import nn
 
-from unebolt_viz.channels import PAPER_CHANNELS
-
+from ..conventions import PAPER_CHANNELS
 from .baselines import BIOTUnified, LaBraMUnified
 from .neurobolt import NeuroBOLT, ROISpecificNeuroBOLT
+from .presets import MODEL_NAMES
 from .unebolt import UnEBOLT
 
-MODEL_NAMES: tuple[str, ...] = (
-    "unebolt", "neurobolt", "neurobolt_unified", "biot_unified", "labram_unified",
-)  # fmt: skip
 
 MODEL_CLASSES: dict[str, type[nn.Module]] = {
     "unebolt": UnEBOLT,

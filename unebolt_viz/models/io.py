@@ -16,7 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._files import atomic_write, base_path, read_config, with_ext, write_config
+from .._utils import atomic_path
+from ._files import base_path, read_config, with_ext, write_config
 
 #: Keys of a LaBraM pre-training student that the fine-tuning encoder does not have (the mask
 #: token, the final norm before the tokenizer head, the tokenizer head). Dropped, and reported.
@@ -52,7 +53,8 @@ def save_model(model: Any, path: str | os.PathLike) -> tuple[Path, Path]:
     base = base_path(path)
     weights_path, config_path = with_ext(base, ".safetensors"), with_ext(base, ".json")
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    atomic_write(weights_path, lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
+    with atomic_path(weights_path) as tmp:
+        save_file(tensors, tmp, metadata={"format": "pt"})
     write_config(config_path, model.get_config())
     return weights_path, config_path
 
@@ -211,5 +213,6 @@ def save_labram_checkpoint(model_or_branch: nn.Module, path: str | os.PathLike) 
     branch = _find_spatiotemporal(model_or_branch)
     payload = {"model": {f"student.{k}": v.detach().cpu() for k, v in branch.state_dict().items()}}
     target = Path(path)
-    atomic_write(target, lambda tmp: torch.save(payload, tmp))
+    with atomic_path(target) as tmp:
+        torch.save(payload, tmp)
     return target

@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from unebolt_viz.channels import PAPER_CHANNELS
 
-from .base import N_TIMES, SFREQ, EEGModelMixin, resolve_hparams, seeded
+from ..conventions import N_TIMES, PAPER_CHANNELS, SFREQ
+from .base import EEGModelMixin, resolve_hparams, seeded
 from .labram import PATCH_SIZE, SpatiotemporalEncoder, init_linear_and_norm
 from .spectral import MultiScaleSpectralEncoder
 

@@ -18,6 +18,11 @@ from typing import Any
 
 PRESETS: tuple[str, ...] = ("paper", "compact", "tiny")
 
+#: Every model :func:`unebolt_viz.models.build_model` can build, by name.
+MODEL_NAMES: tuple[str, ...] = (
+    "unebolt", "neurobolt", "neurobolt_unified", "biot_unified", "labram_unified",
+)  # fmt: skip
+
 #: Spatiotemporal (LaBraM) branch. ``embed_dim`` is shared with the spectral branch, which
 #: must have the same width for the fusion; it must be a multiple of 25.
 _SPATIOTEMPORAL = {

@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 from scipy import linalg, stats
 
-from unebolt_viz.channels import PAPER_CHANNELS, canonical_channel_name
+from ..conventions import PAPER_CHANNELS, canonical_channel_name
 
-from ._files import atomic_write, base_path, read_config, with_ext, write_config
+from .._utils import atomic_path
+from ._files import base_path, read_config, with_ext, write_config
 
 #: Frequency bands in Hz, [low, high).
 DEFAULT_BANDS: dict[str, tuple[float, float]] = {
@@ -258,7 +259,8 @@ class RidgeBaseline:
         arrays = {
             k: np.ascontiguousarray(v, dtype=np.float64) for k, v in self.state_arrays().items()
         }
-        atomic_write(weights_path, lambda tmp: save_file(arrays, tmp))
+        with atomic_path(weights_path) as tmp:
+            save_file(arrays, tmp)
         write_config(config_path, self.get_config())
         return weights_path, config_path
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from unebolt_viz.channels import canonical_channel_name
+from ..conventions import canonical_channel_name
 
 #: State-dict key endings of per-channel tables indexed by the model's own channel order.
 _CHANNEL_TABLES = ("spectral.channel_embed.weight", "encoder.channel_embed.weight")

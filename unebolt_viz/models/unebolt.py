@@ -28,9 +28,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from unebolt_viz.channels import PAPER_CHANNELS
 
-from .base import N_TIMES, SFREQ, EEGModelMixin, resolve_hparams, seeded
+from ..conventions import N_TIMES, PAPER_CHANNELS, SFREQ
+from .base import EEGModelMixin, resolve_hparams, seeded
 from .labram import init_linear_and_norm, trunc_normal_
 from .neurobolt import DualBranchEncoder, scaled_linear_head
 

@@ -5,40 +5,6 @@
 - :func:`run_experiment`: the paper's experiments from a config (YAML or dict).
 """
 
-from __future__ import annotations
+import lazy_loader as _lazy
 
-import importlib
-from typing import Any
-
-_LAZY = {
-    "TrainConfig": "trainer",
-    "TrainResult": "trainer",
-    "Trainer": "trainer",
-    "train_model": "trainer",
-    "lr_factor": "trainer",
-    "predict": "inference",
-    "predict_scan": "inference",
-    "WindowDataset": "datasets",
-    "ConsecutiveBatchSampler": "datasets",
-    "init_distributed": "distributed",
-    "cleanup_distributed": "distributed",
-    "latest_checkpoint": "checkpoint",
-    "load_checkpoint": "checkpoint",
-    "run_experiment": "experiments",
-    "load_experiment_config": "experiments",
-    "ExperimentConfig": "experiments",
-}
-
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

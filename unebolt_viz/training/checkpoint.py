@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from ..data.io import atomic_path
+from .._utils import atomic_path
 
 __all__ = [
     "CHECKPOINT_DIR",

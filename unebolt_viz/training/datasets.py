@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from ..channels import canonical_channel_name
+from ..conventions import canonical_channel_name
 from ..data.containers import InvalidDataError
-from ..data.preprocessing import demean_windows
+from ..preprocessing import demean_windows
 
 __all__ = ["WindowDataset", "ConsecutiveBatchSampler", "collate_batch"]
 

@@ -63,9 +63,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..channels import PAPER_CHANNELS, canonical_channel_name
+from ..conventions import PAPER_CHANNELS, canonical_channel_name
 from ..data.containers import InvalidDataError
-from ..data.io import atomic_path, load, save
+from .._utils import atomic_path
+from ..data.netcdf import load, save
 
 __all__ = [
     "SHARED_23_CHANNELS",
@@ -181,8 +182,8 @@ def load_pairs(data: Mapping[str, Any]) -> tuple[list[Any], pd.DataFrame, Any]:
     data = dict(data)
     source = data.pop("source", "simulated")
     if source == "simulated":
-        from ..atlas import load_atlas
-        from ..data.simulate import simulate_cohort
+        from ..atlases import load_atlas
+        from ..simulation import simulate_cohort
 
         n_rois = int(data.pop("n_rois", 64))
         preset = data.pop("preset", "tiny")
@@ -192,8 +193,8 @@ def load_pairs(data: Mapping[str, Any]) -> tuple[list[Any], pd.DataFrame, Any]:
         pairs = cohort.pairs()
         return pairs, cohort.design[["scan", "subject"]].copy(), cohort
     if source == "bids":
-        from ..data.bids import find_bids_runs
-        from ..data.ingest import load_scan_pair
+        from ..io.bids import find_bids_runs
+        from ..io.ingest import load_scan_pair
 
         if "path" not in data:
             raise ValueError("data.source 'bids' needs data.path (the BIDS folder).")
@@ -365,7 +366,7 @@ def run_experiment(config: str | os.PathLike | Mapping[str, Any], overwrite: boo
         split.as_table(design).to_csv(folder / "split.csv", index=False)
         test_scans = list(split.test)
     else:
-        from ..data.splits import intrascan_split
+        from ..model_selection import intrascan_split
 
         options = dict(cfg["split"])
         parts = {p.scan: intrascan_split(p, ratios=options.get("ratios", (0.8, 0.1, 0.1)),

@@ -46,7 +46,7 @@ import pandas as pd
 import torch
 
 from ..data.containers import InvalidDataError
-from ..data.io import atomic_path
+from .._utils import atomic_path
 from . import checkpoint as ckpt
 from .datasets import ConsecutiveBatchSampler, WindowDataset, collate_batch
 from .distributed import barrier, gather_cat, init_distributed

@@ -12,43 +12,6 @@ imported only when a figure is drawn.
 ``curves``         F1 and Pixcorr against density
 """
 
-from __future__ import annotations
+import lazy_loader as _lazy
 
-from ._style import PROVENANCE_LABELS, provenance
-from .curves import density_curve_figure, plot_density_curves
-from .distributions import network_groups, plot_network_r, plot_scan_bars
-from .fc import FCMatrixPlot, fc_blocks, fc_order, ordered_matrix, plot_fc, plot_fc_comparison
-from .surface import decimate_mesh, plot_surface_r, surface_r_figure
-from .timeseries import (
-    ROIPairPlot,
-    minmax_decimate,
-    network_timeseries_figure,
-    plot_network_timeseries,
-    plot_roi_pair,
-    select_scan,
-)
-
-__all__ = [
-    "FCMatrixPlot",
-    "PROVENANCE_LABELS",
-    "ROIPairPlot",
-    "decimate_mesh",
-    "density_curve_figure",
-    "fc_blocks",
-    "fc_order",
-    "minmax_decimate",
-    "network_groups",
-    "network_timeseries_figure",
-    "ordered_matrix",
-    "plot_density_curves",
-    "plot_fc",
-    "plot_fc_comparison",
-    "plot_network_r",
-    "plot_network_timeseries",
-    "plot_roi_pair",
-    "plot_scan_bars",
-    "plot_surface_r",
-    "provenance",
-    "select_scan",
-    "surface_r_figure",
-]
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

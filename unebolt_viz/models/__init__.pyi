@@ -1,0 +1,39 @@
+__all__ = [
+    "BIOTUnified",
+    "LOSS_VARIANTS",
+    "LaBraMUnified",
+    "MODEL_CLASSES",
+    "MODEL_NAMES",
+    "MultiObjectiveLoss",
+    "MultiScaleSpectralEncoder",
+    "NeuroBOLT",
+    "PRESETS",
+    "ROISpecificNeuroBOLT",
+    "RidgeBaseline",
+    "SpatiotemporalEncoder",
+    "UnEBOLT",
+    "build_model",
+    "labram_channel_rows",
+    "load_labram_checkpoint",
+    "load_model",
+    "model_from_config",
+    "pearson_r",
+    "preset_hparams",
+    "read_config",
+    "save_labram_checkpoint",
+    "save_model",
+    "select_channels",
+]
+
+from ._files import read_config
+from .baselines import BIOTUnified, LaBraMUnified
+from .factory import MODEL_CLASSES, build_model, model_from_config
+from .io import load_labram_checkpoint, load_model, save_labram_checkpoint, save_model
+from .labram import SpatiotemporalEncoder, labram_channel_rows
+from .loss import LOSS_VARIANTS, MultiObjectiveLoss, pearson_r
+from .neurobolt import NeuroBOLT, ROISpecificNeuroBOLT
+from .presets import MODEL_NAMES, PRESETS, preset_hparams
+from .ridge import RidgeBaseline
+from .spectral import MultiScaleSpectralEncoder
+from .transfer import select_channels
+from .unebolt import UnEBOLT

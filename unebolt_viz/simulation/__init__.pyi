@@ -1,0 +1,18 @@
+__all__ = [
+    "BANDS",
+    "PRESETS",
+    "TASK_CHANNELS",
+    "CouplingParams",
+    "SimulatedCohort",
+    "SimulationParams",
+    "preset_params",
+    "scan_pair",
+    "semi_synthetic_cohort",
+    "simulate_cohort",
+    "write_recordings",
+]
+
+from .cohort import SimulatedCohort, scan_pair, simulate_cohort
+from .presets import BANDS, PRESETS, TASK_CHANNELS, CouplingParams, SimulationParams, preset_params
+from .semisynthetic import semi_synthetic_cohort
+from .writer import write_recordings

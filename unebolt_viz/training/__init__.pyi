@@ -1,0 +1,25 @@
+__all__ = [
+    "ConsecutiveBatchSampler",
+    "ExperimentConfig",
+    "TrainConfig",
+    "TrainResult",
+    "Trainer",
+    "WindowDataset",
+    "cleanup_distributed",
+    "init_distributed",
+    "latest_checkpoint",
+    "load_checkpoint",
+    "load_experiment_config",
+    "lr_factor",
+    "predict",
+    "predict_scan",
+    "run_experiment",
+    "train_model",
+]
+
+from .checkpoint import latest_checkpoint, load_checkpoint
+from .datasets import ConsecutiveBatchSampler, WindowDataset
+from .distributed import cleanup_distributed, init_distributed
+from .experiments import ExperimentConfig, load_experiment_config, run_experiment
+from .inference import predict, predict_scan
+from .trainer import TrainConfig, TrainResult, Trainer, lr_factor, train_model
