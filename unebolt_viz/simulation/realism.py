@@ -1,6 +1,6 @@
 """Statistics that compare simulated and real recordings, computed the same way for both.
 
-Definitions (used by ``benchmarks/simulator_realism.py`` and the tests):
+Definitions (the realism benchmark of the repository and the tests use these):
 
 lag-1 autocorrelation
     Per ROI, ``sum(x[t] x[t+1]) / sum(x[t]^2)`` of the demeaned series; the mean over ROIs.
