@@ -30,6 +30,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .conventions import N_TIMES
+
 __all__ = ["main", "build_parser"]
 
 PROG = "unebolt-viz"
@@ -270,7 +272,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         from .training.experiments import fit_ridge
 
         model, fit_info = fit_ridge({"label": "ridge", "alphas": [10, 100, 1000, 10000]},
-                                     ch_names, 3200, train, val)
+                                     ch_names, N_TIMES, train, val)
         save_model(model, args.out / "best")
         print(f"Ridge fitted on {len(train)} scans (alpha={fit_info['alpha']:g}); saved "
               f"{args.out / 'best'}.json/.safetensors ({pairs[0].data_source} data).")

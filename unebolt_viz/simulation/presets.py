@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..conventions import PAPER_CHANNELS
+from ..conventions import PAPER_CHANNELS, SFREQ
 from ..networks import canonical_network
 
 __all__ = [
@@ -201,7 +201,7 @@ class SimulationParams:
     scan_names: tuple[str, ...] = ()
     n_volumes: int = 575
     tr: float = 2.1
-    sfreq: float = 200.0
+    sfreq: float = SFREQ
     channels: tuple[str, ...] = PAPER_CHANNELS
     reference: str = "FCZ"
     eeg_lead: tuple[float, float] = (0.5, 2.0)
