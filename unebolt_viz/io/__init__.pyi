@@ -20,7 +20,14 @@ __all__ = [
 ]
 
 from .bids import BIDSRun, find_bids_runs, runs_table, subject_groups
-from .eeg import EEGFileError, EEGReport, eeg_windows_from_array, eeg_windows_from_raw, prepare_eeg, read_eeg
+from .eeg import (
+    EEGFileError,
+    EEGReport,
+    eeg_windows_from_array,
+    eeg_windows_from_raw,
+    prepare_eeg,
+    read_eeg,
+)
 from .fmri import BOLDFileError, extract_roi_timeseries, read_confounds, read_roi_table
 from .ingest import TriggerMismatchError, load_scan_pair, pair_scan
 from .pairing import ScanPair

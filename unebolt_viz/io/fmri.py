@@ -12,8 +12,8 @@ Two ways in, both ending in a ``roi_timeseries`` container (one scan):
   ROI), e.g. the NeuroBOLT DiFuMo-64 tables.
 
 The paper's targets (0.15 Hz zero-phase low-pass, demean, 95th-percentile scaling) are then
-:func:`unebolt_viz.data.preprocessing.bold_targets`, applied to the whole scan by
-:func:`unebolt_viz.data.ingest.pair_scan`. nilearn and nibabel are imported inside functions.
+:func:`unebolt_viz.preprocessing.bold_targets`, applied to the whole scan by
+:func:`unebolt_viz.io.ingest.pair_scan`. nilearn and nibabel are imported inside functions.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .bids import read_sidecar, scan_and_subject
 from ..data.containers import InvalidDataError, roi_timeseries
+from .bids import read_sidecar, scan_and_subject
 
 __all__ = [
     "MOTION_COLUMNS",
@@ -262,7 +262,6 @@ def extract_roi_timeseries(
         ``roi_timeseries`` container ``(time, roi)``.
     """
     from nilearn import image as nimg
-    from nilearn import maskers
 
     path = Path(bold_img) if isinstance(bold_img, (str, os.PathLike)) else None
     source = str(path) if path is not None else "the BOLD image"
@@ -270,54 +269,17 @@ def extract_roi_timeseries(
     img = bold_img if is_surface else nimg.load_img(bold_img)
     atlas_img = atlas if type(atlas).__name__ == "SurfaceImage" else nimg.load_img(atlas)
     kind = _atlas_kind(atlas_img, kind)
-
-    header_tr = None if is_surface else image_tr(img)
-    if path is not None and header_tr is None:
-        header_tr = _sidecar_tr(path)
-    if tr is None:
-        tr = header_tr
-    elif header_tr is not None and abs(header_tr - tr) > 0.01 * tr:
-        warnings.warn(f"{source}: header TR {header_tr:g} s differs from tr={tr:g} s; "
-                      f"using tr={tr:g} s.", stacklevel=2)
-    if tr is None:
-        raise BOLDFileError(f"{source}: the repetition time is unknown; pass tr=<seconds>.")
+    tr = _run_tr(None if is_surface else img, path, tr, source)
     if not is_surface and len(img.shape) != 4:
         raise BOLDFileError(f"{source}: a BOLD run must be a 4-D image; got shape {img.shape}.")
 
-    common = {"detrend": detrend, "standardize": standardize, "t_r": tr, "mask_img": mask_img}
-    masker_cls = {"maps": maskers.NiftiMapsMasker, "labels": maskers.NiftiLabelsMasker,
-                  "surface_maps": maskers.SurfaceMapsMasker,
-                  "surface_labels": maskers.SurfaceLabelsMasker}.get(kind)
-    if masker_cls is None:
-        raise ValueError(f"kind={kind!r}; use auto, maps, labels, surface_maps or surface_labels.")
-    key = "maps_img" if kind.endswith("maps") else "labels_img"
-    masker = masker_cls(**{key: atlas_img}, **common)
-
+    masker = _make_masker(kind, atlas_img, detrend=detrend, standardize=standardize, t_r=tr,
+                          mask_img=mask_img)
     conf = None
     if confounds is not None:
-        conf = read_confounds(confounds, confound_columns)
-        n_vol = img.shape[-1]
-        if conf.shape[0] != n_vol:
-            raise BOLDFileError(
-                f"{source}: {n_vol} volumes but the confounds have {conf.shape[0]} rows; pass the "
-                "confounds of this run (same number of volumes, dummy scans removed alike)."
-            )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
-        warnings.filterwarnings("ignore", category=FutureWarning)
-        signals = np.asarray(masker.fit_transform(img, confounds=conf), dtype=np.float64)
-    if signals.ndim == 1:
-        signals = signals[:, None]
-
-    names = _roi_names(rois)
-    if names is None:
-        names = [f"roi{i + 1:03d}" for i in range(signals.shape[1])]
-    if len(names) != signals.shape[1]:
-        raise BOLDFileError(
-            f"{source}: the masker gave {signals.shape[1]} ROI signals but rois= describes "
-            f"{len(names)}; a label that vanished after resampling to the BOLD grid, or an "
-            "atlas of another dimension? Pass the rois of this atlas."
-        )
+        conf = _run_confounds(confounds, confound_columns, img.shape[-1], source)
+    signals = _masker_signals(masker, img, conf)
+    names = _signal_names(rois, signals.shape[1], source)
     default_scan, default_subject = scan_and_subject(path) if path else ("scan", "subject")
     return roi_timeseries(
         signals, _roi_description(rois, names), float(tr),
@@ -326,3 +288,68 @@ def extract_roi_timeseries(
                "cleaning": f"detrend={detrend}; standardize={standardize}; "
                            f"confounds={'none' if conf is None else conf.shape[1]}"},
     )
+
+
+def _run_tr(img: Any, path: Path | None, tr: float | None, source: str) -> float:
+    """The run's TR: ``tr`` if given (warning when the header disagrees), else the header's
+    or the JSON sidecar's. ``img`` is None for surface data, which has no header TR."""
+    header_tr = None if img is None else image_tr(img)
+    if path is not None and header_tr is None:
+        header_tr = _sidecar_tr(path)
+    if tr is None:
+        tr = header_tr
+    elif header_tr is not None and abs(header_tr - tr) > 0.01 * tr:
+        # stacklevel 3: the warning points at the caller of extract_roi_timeseries.
+        warnings.warn(f"{source}: header TR {header_tr:g} s differs from tr={tr:g} s; "
+                      f"using tr={tr:g} s.", stacklevel=3)
+    if tr is None:
+        raise BOLDFileError(f"{source}: the repetition time is unknown; pass tr=<seconds>.")
+    return tr
+
+
+def _make_masker(kind: str, atlas_img: Any, **common: Any) -> Any:
+    """The nilearn masker for an atlas of ``kind``, with the cleaning options ``common``."""
+    from nilearn import maskers
+
+    masker_cls = {"maps": maskers.NiftiMapsMasker, "labels": maskers.NiftiLabelsMasker,
+                  "surface_maps": maskers.SurfaceMapsMasker,
+                  "surface_labels": maskers.SurfaceLabelsMasker}.get(kind)
+    if masker_cls is None:
+        raise ValueError(f"kind={kind!r}; use auto, maps, labels, surface_maps or surface_labels.")
+    key = "maps_img" if kind.endswith("maps") else "labels_img"
+    return masker_cls(**{key: atlas_img}, **common)
+
+
+def _run_confounds(confounds: Any, columns: Sequence[str] | str, n_volumes: int,
+                   source: str) -> np.ndarray:
+    """The confounds of the run, checked to have one row per volume."""
+    conf = read_confounds(confounds, columns)
+    if conf.shape[0] != n_volumes:
+        raise BOLDFileError(
+            f"{source}: {n_volumes} volumes but the confounds have {conf.shape[0]} rows; pass the "
+            "confounds of this run (same number of volumes, dummy scans removed alike)."
+        )
+    return conf
+
+
+def _masker_signals(masker: Any, img: Any, conf: np.ndarray | None) -> np.ndarray:
+    """ROI signals ``(n_volumes, n_rois)`` from fitting the masker on the run."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        signals = np.asarray(masker.fit_transform(img, confounds=conf), dtype=np.float64)
+    return signals[:, None] if signals.ndim == 1 else signals
+
+
+def _signal_names(rois: Any, n_signals: int, source: str) -> list[str]:
+    """Names of the masker's signals: from ``rois``, else ``roi001``, ``roi002``, ..."""
+    names = _roi_names(rois)
+    if names is None:
+        names = [f"roi{i + 1:03d}" for i in range(n_signals)]
+    if len(names) != n_signals:
+        raise BOLDFileError(
+            f"{source}: the masker gave {n_signals} ROI signals but rois= describes "
+            f"{len(names)}; a label that vanished after resampling to the BOLD grid, or an "
+            "atlas of another dimension? Pass the rois of this atlas."
+        )
+    return names

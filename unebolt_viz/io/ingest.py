@@ -1,4 +1,4 @@
-"""From real files to a model-ready :class:`~unebolt_viz.data.pairing.ScanPair`.
+"""From real files to a model-ready :class:`~unebolt_viz.io.pairing.ScanPair`.
 
 :func:`pair_scan` aligns the EEG windows of one scan with its BOLD volumes: it checks the
 trigger count against the volume count and the trigger interval against the BOLD TR, computes
@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from ..conventions import PAPER_CHANNELS, SFREQ
-from .bids import IMAGE_ENDINGS, dataset_metadata, read_sidecar, scan_and_subject
+from ..conventions import PAPER_CHANNELS, SFREQ, WINDOW_SECONDS
 from ..data.containers import InvalidDataError, validate_eeg_windows, validate_roi_timeseries
+from ..preprocessing import bold_targets
+from .bids import IMAGE_ENDINGS, dataset_metadata, read_sidecar, scan_and_subject
 from .eeg import (
     EEGFileError,
     EEGReport,
@@ -33,8 +34,6 @@ from .eeg import (
 )
 from .eeg import _channel_positions as channel_positions
 from .pairing import ScanPair
-from ..conventions import WINDOW_SECONDS
-from ..preprocessing import bold_targets
 
 if TYPE_CHECKING:  # pragma: no cover
     import mne
@@ -120,11 +119,11 @@ def pair_scan(
     Parameters
     ----------
     eeg : mne.io.BaseRaw or xarray.DataArray
-        A recording prepared by :func:`unebolt_viz.data.eeg.prepare_eeg`, or windows from
-        :func:`unebolt_viz.data.eeg.eeg_windows_from_raw` cut at every trigger of the scan.
+        A recording prepared by :func:`unebolt_viz.io.eeg.prepare_eeg`, or windows from
+        :func:`unebolt_viz.io.eeg.eeg_windows_from_raw` cut at every trigger of the scan.
     bold : xarray.DataArray
         ``roi_timeseries`` of the whole scan, one row per volume (from
-        :mod:`unebolt_viz.data.fmri`).
+        :mod:`unebolt_viz.io.fmri`).
     trigger : str or None
         Volume marker in the EEG (ignored for windows). ``None``: volumes every ``tr`` s from
         ``first_volume``.
@@ -173,29 +172,42 @@ def pair_scan(
         windows = _windows_for_volumes(eeg, n_volumes, bold_tr, trigger_offset, tr_tolerance,
                                        bold_src)
     else:
-        eeg_src = _source(eeg)
-        if trigger is not None:
-            onsets = _check_triggers(trigger_times(eeg, trigger), n_volumes, bold_tr,
-                                     eeg_source=eeg_src, bold_source=bold_src, trigger=trigger,
-                                     trigger_offset=trigger_offset, tr_tolerance=tr_tolerance)
-        else:
-            if first_volume is None:
-                raise ValueError("With trigger=None pass first_volume=<s> (and optionally tr=).")
-            grid_tr = bold_tr if tr is None else float(tr)
-            if abs(grid_tr - bold_tr) > tr_tolerance * bold_tr:
-                raise TriggerMismatchError(
-                    f"TR mismatch: tr={grid_tr:g} s was given for {eeg_src} but {bold_src} has "
-                    f"TR = {bold_tr:g} s; pass the BOLD's TR (or fix its header/sidecar)."
-                )
-            onsets = first_volume + grid_tr * np.arange(n_volumes)
+        onsets = _raw_volume_onsets(eeg, n_volumes, bold_tr, bold_src, trigger=trigger, tr=tr,
+                                    first_volume=first_volume, trigger_offset=trigger_offset,
+                                    tr_tolerance=tr_tolerance)
         attrs = {"trigger": trigger or "",
-                 **(report.as_attrs() if report else {"source_file": eeg_src})}
+                 **(report.as_attrs() if report else {"source_file": _source(eeg)})}
         windows = eeg_windows_from_array(
             raw_to_microvolts(eeg), eeg.ch_names, eeg.info["sfreq"], onsets, window=window,
             scan=scan, subject=subject, ch_pos=channel_positions(eeg),
             data_source=data_source or "real", attrs=attrs,
         )
+    return _drop_unpaired_volumes(windows, bold, n_volumes, scan=scan, window=window)
 
+
+def _raw_volume_onsets(eeg: mne.io.BaseRaw, n_volumes: int, bold_tr: float, bold_src: str, *,
+                       trigger: str | None, tr: float | None, first_volume: float | None,
+                       trigger_offset: int | None, tr_tolerance: float) -> np.ndarray:
+    """Onsets (s) of the BOLD run's volumes in a prepared recording: triggers or a TR grid."""
+    eeg_src = _source(eeg)
+    if trigger is not None:
+        return _check_triggers(trigger_times(eeg, trigger), n_volumes, bold_tr,
+                               eeg_source=eeg_src, bold_source=bold_src, trigger=trigger,
+                               trigger_offset=trigger_offset, tr_tolerance=tr_tolerance)
+    if first_volume is None:
+        raise ValueError("With trigger=None pass first_volume=<s> (and optionally tr=).")
+    grid_tr = bold_tr if tr is None else float(tr)
+    if abs(grid_tr - bold_tr) > tr_tolerance * bold_tr:
+        raise TriggerMismatchError(
+            f"TR mismatch: tr={grid_tr:g} s was given for {eeg_src} but {bold_src} has "
+            f"TR = {bold_tr:g} s; pass the BOLD's TR (or fix its header/sidecar)."
+        )
+    return first_volume + grid_tr * np.arange(n_volumes)
+
+
+def _drop_unpaired_volumes(windows: xr.DataArray, bold: xr.DataArray, n_volumes: int, *,
+                           scan: str, window: float) -> ScanPair:
+    """Keep the volumes that have a window, labelling the windows with the BOLD's volume ids."""
     kept = windows.tr_index.values
     dropped = np.setdiff1d(np.arange(n_volumes), kept)
     volume_ids = bold.tr_index.values
@@ -266,12 +278,12 @@ def load_scan_pair(
     Parameters
     ----------
     eeg_path : path-like
-        EEG recording in any MNE format (:func:`unebolt_viz.data.eeg.read_eeg`).
+        EEG recording in any MNE format (:func:`unebolt_viz.io.eeg.read_eeg`).
     bold_path : path-like
         An ROI table (``.tsv``/``.csv``, optionally gzip) or a BOLD image (``.nii``/``.nii.gz``,
         which needs ``atlas``).
     channels, sfreq, highpass, missing, rescale
-        EEG preparation, see :func:`unebolt_viz.data.eeg.prepare_eeg` (``highpass=0.5`` for the
+        EEG preparation, see :func:`unebolt_viz.io.eeg.prepare_eeg` (``highpass=0.5`` for the
         cross-subject setting).
     trigger, tr, first_volume, trigger_offset
         Volume placement, see :func:`pair_scan`.
@@ -282,7 +294,7 @@ def load_scan_pair(
         table named by ``AtlasTable`` in the BOLD JSON sidecar, if any (found in the dataset).
     atlas : path or image, optional
         Maps or labels image for a BOLD image (see
-        :func:`unebolt_viz.data.fmri.extract_roi_timeseries`).
+        :func:`unebolt_viz.io.fmri.extract_roi_timeseries`).
     confounds : path, DataFrame or ndarray, optional
         Motion confounds regressed out of a BOLD image.
     scan, subject : str, optional
