@@ -18,8 +18,10 @@ __all__ = [
 ]
 
 from .checkpoint import latest_checkpoint, load_checkpoint
+from .config import TrainConfig, TrainResult
 from .datasets import ConsecutiveBatchSampler, WindowDataset
 from .distributed import cleanup_distributed, init_distributed
-from .experiments import ExperimentConfig, load_experiment_config, run_experiment
+from .experiment_config import ExperimentConfig, load_experiment_config
+from .experiments import run_experiment
 from .inference import predict, predict_scan
-from .trainer import TrainConfig, TrainResult, Trainer, lr_factor, train_model
+from .trainer import Trainer, lr_factor, train_model

@@ -50,11 +50,9 @@ subject, P = 64/128/256, Table 1 models and ablations, Table 2 transfer) at any 
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -63,10 +61,23 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..conventions import PAPER_CHANNELS, canonical_channel_name
-from ..data.containers import InvalidDataError
 from .._utils import atomic_path
+from ..data.containers import InvalidDataError
 from ..data.netcdf import load, save
+from .experiment_config import (
+    TABLE1_ABLATIONS,
+    ExperimentConfig,
+    load_experiment_config,
+    paper_experiments,
+)
+from .experiment_data import (
+    SHARED_23_CHANNELS,
+    Job,
+    experiment_jobs,
+    load_pairs,
+    resolve_channels,
+    resolve_split,
+)
 
 __all__ = [
     "SHARED_23_CHANNELS",
@@ -81,177 +92,10 @@ __all__ = [
     "TABLE1_ABLATIONS",
 ]
 
-#: The channels the resting cap shares with the task cap of the paper's transfer experiment as
-#: simulated (the 26 paper channels without FPZ, FT9, FT10), in the paper's order. With real
-#: task data, list the channels both caps have instead.
-SHARED_23_CHANNELS: tuple[str, ...] = tuple(c for c in PAPER_CHANNELS if c not in ("FPZ", "FT9", "FT10"))
-
-#: Table 1's ablations of UnEBOLT: label -> model overrides or loss variant.
-TABLE1_ABLATIONS: dict[str, dict[str, Any]] = {
-    "w/o ROI-specific head": {"overrides": {"use_roi_specific_head": False}},
-    "w/o ROI embedder": {"overrides": {"use_roi_embedder": False}},
-    "w/o LROI-LUT": {"overrides": {"use_roi_lut": False}},
-    "w/o GAF": {"overrides": {"use_gaf": False}},
-    "only MSE loss": {"train": {"loss": "mse_only"}},
-    "w/o MSE loss": {"train": {"loss": "no_mse"}},
-    "w/o scorr loss": {"train": {"loss": "no_scorr"}},
-    "w/o tcorr loss": {"train": {"loss": "no_tcorr"}},
-}
-
-_TOP_KEYS = {"name", "out_dir", "protocol", "data", "split", "channels", "train", "models",
-             "densities", "description"}
-_MODEL_KEYS = {"label", "name", "preset", "overrides", "train", "init_from", "fit", "alpha",
-               "alphas", "seed"}
-
-
-class ExperimentConfig(dict):
-    """A validated experiment config (a dict; see the module docstring for its keys)."""
-
-    def __init__(self, values: Mapping[str, Any]) -> None:
-        super().__init__(copy.deepcopy(dict(values)))
-        unknown = sorted(set(self) - _TOP_KEYS)
-        if unknown:
-            raise ValueError(f"Unknown experiment keys {unknown}; valid: {sorted(_TOP_KEYS)}.")
-        for key in ("name", "data", "models"):
-            if key not in self:
-                raise ValueError(f"The experiment config needs {key!r} (see unebolt_viz.training.experiments).")
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+", str(self["name"])):
-            raise ValueError(f"name={self['name']!r}: use letters, digits, '_', '-', '.' (a folder name).")
-        self.setdefault("out_dir", "results")
-        self.setdefault("protocol", "cross_subject")
-        if self["protocol"] not in ("cross_subject", "intrascan"):
-            raise ValueError(f"protocol={self['protocol']!r}; use 'cross_subject' or 'intrascan'.")
-        self.setdefault("split", {"kind": "subject"} if self["protocol"] == "cross_subject" else {})
-        self.setdefault("channels", None)
-        self.setdefault("train", {})
-        self.setdefault("densities", [0.25, 0.5])
-        if not self["models"]:
-            raise ValueError("The experiment lists no models.")
-        labels = []
-        for model in self["models"]:
-            bad = sorted(set(model) - _MODEL_KEYS)
-            if bad:
-                raise ValueError(f"Model entry {model}: unknown keys {bad}; valid: {sorted(_MODEL_KEYS)}.")
-            if "name" not in model:
-                raise ValueError(f"Model entry {model} needs a 'name' (unebolt, neurobolt_unified, ..., ridge).")
-            model.setdefault("label", model["name"])
-            labels.append(model["label"])
-        dupes = sorted({v for v in labels if labels.count(v) > 1})
-        if dupes:
-            raise ValueError(f"Model labels must be unique; repeated: {dupes}.")
-        from .trainer import TrainConfig
-
-        TrainConfig.from_dict(self["train"])  # fail early on a typo
-
-    @property
-    def folder(self) -> Path:
-        """``<out_dir>/<name>``."""
-        return Path(self["out_dir"]) / self["name"]
-
-
-def load_experiment_config(source: str | os.PathLike | Mapping[str, Any]) -> ExperimentConfig:
-    """An :class:`ExperimentConfig` from a dict, or a YAML / JSON file."""
-    if isinstance(source, Mapping):
-        return ExperimentConfig(source)
-    path = Path(source)
-    if not path.exists():
-        raise FileNotFoundError(f"No experiment config at {path}.")
-    text = path.read_text()
-    if path.suffix == ".json":
-        values = json.loads(text)
-    else:
-        import yaml
-
-        values = yaml.safe_load(text)
-    if not isinstance(values, Mapping):
-        raise ValueError(f"{path}: the config must be a mapping of keys (name, data, models, ...).")
-    return ExperimentConfig(values)
-
 
 def _file_label(label: str) -> str:
     """A file-name-safe form of a model label."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_") or "model"
-
-
-# ----------------------------------------------------------------------------------------------
-# data and splits
-
-
-def load_pairs(data: Mapping[str, Any]) -> tuple[list[Any], pd.DataFrame, Any]:
-    """ScanPairs of a data section: ``(pairs, design, cohort or None)``."""
-    data = dict(data)
-    source = data.pop("source", "simulated")
-    if source == "simulated":
-        from ..atlases import load_atlas
-        from ..simulation import simulate_cohort
-
-        n_rois = int(data.pop("n_rois", 64))
-        preset = data.pop("preset", "tiny")
-        seed = int(data.pop("seed", 0))
-        cohort = simulate_cohort(preset, seed=seed, atlas=load_atlas("embedded", n_rois),
-                                 progress=data.pop("progress", False), **data)
-        pairs = cohort.pairs()
-        return pairs, cohort.design[["scan", "subject"]].copy(), cohort
-    if source == "bids":
-        from ..io.bids import find_bids_runs
-        from ..io.ingest import load_scan_pair
-
-        if "path" not in data:
-            raise ValueError("data.source 'bids' needs data.path (the BIDS folder).")
-        runs = find_bids_runs(data["path"], task=data.get("task"),
-                              bold_entities=data.get("bold_entities"))
-        if not runs:
-            raise FileNotFoundError(f"No EEG + BOLD runs found under {data['path']}.")
-        rois = data.get("atlas_rois")
-        if isinstance(rois, str):
-            rois = pd.read_csv(rois, sep=None, engine="python")
-        pairs = [load_scan_pair(r.eeg, r.bold, highpass=data.get("highpass"), rois=rois,
-                                scan=r.scan, subject=r.subject) for r in runs]
-        design = pd.DataFrame({"scan": [p.scan for p in pairs], "subject": [p.subject for p in pairs]})
-        return pairs, design, None
-    raise ValueError(f"data.source={source!r}; use 'simulated' or 'bids'.")
-
-
-def resolve_split(split: Mapping[str, Any], design: pd.DataFrame) -> Any:
-    """The cross-subject :class:`~unebolt_viz.data.splits.ScanSplit` a split section names."""
-    from ..data import splits
-
-    split = dict(split)
-    kind = split.pop("kind", "subject")
-    if kind == "subject":
-        return splits.subject_split(design, ratios=split.get("ratios", (3, 1, 1)), seed=split.get("seed", 0))
-    if kind == "table":
-        if "path" not in split:
-            raise ValueError("split kind 'table' needs split.path (a CSV with scan, subject, split).")
-        return splits.cross_subject_split(split["path"], design=design)
-    if kind == "kfold":
-        folds = splits.group_kfold(design, n_splits=split.get("n_splits", 5), seed=split.get("seed", 0))
-        return folds[int(split.get("fold", 0))]
-    if kind == "loso":
-        runs = splits.leave_one_subject_out(design, seed=split.get("seed", 0))
-        subject = split.get("subject")
-        if subject is None:
-            return runs[0]
-        for run in runs:
-            if run.name == f"loso_{subject}":
-                return run
-        raise ValueError(f"split.subject={subject!r} is not a subject of the data.")
-    if kind == "explicit":
-        return splits.check_split(splits.ScanSplit(split["train"], split.get("val", ()), split["test"],
-                                                   name="explicit"), design)
-    raise ValueError(f"split.kind={kind!r}; use subject, table, kfold, loso or explicit.")
-
-
-def resolve_channels(spec: Any, pairs: Sequence[Any]) -> tuple[str, ...]:
-    """Channels a model reads: ``"shared23"``, a list, or (None) the paper's 26 when present."""
-    if spec == "shared23":
-        return SHARED_23_CHANNELS
-    if spec is not None:
-        return tuple(canonical_channel_name(str(c)) for c in spec)
-    have = [canonical_channel_name(str(c)) for c in pairs[0].windows.channel.values]
-    if set(PAPER_CHANNELS) <= set(have):
-        return PAPER_CHANNELS
-    return tuple(have)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -277,8 +121,26 @@ def _torch_model(entry: Mapping[str, Any], n_outputs: int, ch_names: Sequence[st
 
 
 def fit_ridge(entry: Mapping[str, Any], ch_names: Sequence[str], n_times: int,
-               train: Sequence[Any], val: Sequence[Any]) -> tuple[Any, dict[str, Any]]:
-    """Fit the ridge baseline; with several ``alphas``, keep the best on validation (mean r)."""
+              train: Sequence[Any], val: Sequence[Any]) -> tuple[Any, dict[str, Any]]:
+    """Fit the ridge baseline; with several ``alphas``, keep the best on validation (mean r).
+
+    Parameters
+    ----------
+    entry : mapping
+        The model entry of the config (``label``, ``alpha`` or ``alphas``).
+    ch_names : sequence of str
+        Channels it reads.
+    n_times : int
+        Samples per EEG window.
+    train, val : sequence of ScanPair
+        Training and validation scans (validation needed to choose among several alphas).
+
+    Returns
+    -------
+    model : RidgeBaseline
+    info : dict
+        The chosen ``alpha`` and the validation r of each (``val_r_by_alpha``).
+    """
     from ..metrics import temporal_r
     from ..models import RidgeBaseline
     from .datasets import WindowDataset
@@ -346,8 +208,7 @@ def run_experiment(config: str | os.PathLike | Mapping[str, Any], overwrite: boo
     xarray.Dataset
         The metrics of all models along a ``model`` dimension (also ``metrics.nc``).
     """
-    from ..metrics import evaluate, summary_table
-    from .inference import predict
+    from ..metrics import summary_table
 
     cfg = load_experiment_config(config)
     folder = cfg.folder
@@ -357,55 +218,17 @@ def run_experiment(config: str | os.PathLike | Mapping[str, Any], overwrite: boo
     pairs, design, cohort = load_pairs(cfg["data"])
     ch_names = resolve_channels(cfg["channels"], pairs)
     n_outputs = int(pairs[0].bold.sizes["roi"])
-    by_scan = {p.scan: p for p in pairs}
-
-    if cfg["protocol"] == "cross_subject":
-        split = resolve_split(cfg["split"], design)
-        jobs = [("", [by_scan[s] for s in split.train], [by_scan[s] for s in split.val],
-                 [by_scan[s] for s in split.test])]
-        split.as_table(design).to_csv(folder / "split.csv", index=False)
-        test_scans = list(split.test)
-    else:
-        from ..model_selection import intrascan_split
-
-        options = dict(cfg["split"])
-        parts = {p.scan: intrascan_split(p, ratios=options.get("ratios", (0.8, 0.1, 0.1)),
-                                         gap_seconds=options.get("gap_seconds", 20.0)) for p in pairs}
-        scans = options.get("scans") or [p.scan for p in pairs]
-        if options.get("per_scan", True):
-            jobs = [(f"__{s}", [parts[s]["train"]], [parts[s]["val"]], [parts[s]["test"]]) for s in scans]
-        else:
-            jobs = [("", [parts[s]["train"] for s in scans], [parts[s]["val"] for s in scans],
-                     [parts[s]["test"] for s in scans])]
-        rows = [{"scan": s, "subject": by_scan[s].subject, "split": k,
-                 "tr_index_first": int(parts[s][k].bold.tr_index.values[0]),
-                 "tr_index_last": int(parts[s][k].bold.tr_index.values[-1])}
-                for s in scans for k in ("train", "val", "test")]
-        pd.DataFrame(rows).to_csv(folder / "split.csv", index=False)
-        test_scans = list(scans)
+    jobs, split_table, test_scans = experiment_jobs(cfg, pairs, design)
+    split_table.to_csv(folder / "split.csv", index=False)
 
     data_source = pairs[0].data_source
     all_metrics, summaries, record = [], [], {"name": cfg["name"], "data_source": data_source,
                                               "protocol": cfg["protocol"], "models": {}}
     for entry in cfg["models"]:
         label = entry["label"]
-        stem = _file_label(label)
-        metrics_path = folder / "metrics" / f"{stem}.nc"
-        if metrics_path.exists() and not overwrite:
-            metrics = load(metrics_path)
-            info = {"reused": True}
-        else:
-            preds, info = [], {}
-            for tag, train, val, test in jobs:
-                model, run_info = _run_model(entry, cfg, train, val, test, n_outputs, ch_names, tag)
-                info[tag or "run"] = run_info
-                preds.append(predict(model, test, model_name=label,
-                                     attrs={"experiment": cfg["name"], "protocol": cfg["protocol"]}))
-            pred = preds[0] if len(preds) == 1 else xr.concat(preds, dim="time", combine_attrs="override")
-            save(pred, folder / "predictions" / f"{stem}.nc")
-            metrics = evaluate(pred, densities=cfg["densities"])
-            metrics.attrs["model"] = label
-            save(metrics, metrics_path)
+        metrics_path = folder / "metrics" / f"{_file_label(label)}.nc"
+        metrics, info = _model_metrics(entry, cfg, jobs, n_outputs, ch_names, metrics_path,
+                                       overwrite)
         all_metrics.append(metrics)
         table = summary_table(metrics)
         summaries.append(table.loc[["Mean(std)"]].rename(index={"Mean(std)": label}))
@@ -420,6 +243,42 @@ def run_experiment(config: str | os.PathLike | Mapping[str, Any], overwrite: boo
             print(f"[{cfg['name']}] {label}: Tcorr {record['models'][label]['mean']['tcorr']:.3f} "
                   f"({data_source} data)", flush=True)
 
+    combined = _write_tables(cfg, all_metrics, summaries, data_source)
+    if cohort is not None:
+        record["noise_ceiling_mean"] = _write_noise_ceiling(cohort, test_scans, data_source, folder)
+    with atomic_path(folder / "results.json") as tmp:
+        tmp.write_text(json.dumps(record, indent=2, default=str))
+    return combined
+
+
+def _model_metrics(entry: dict[str, Any], cfg: ExperimentConfig, jobs: list[Job], n_outputs: int,
+                   ch_names: tuple[str, ...], metrics_path: Path,
+                   overwrite: bool) -> tuple[xr.Dataset, dict[str, Any]]:
+    """Metrics of one model on the test scans (reused when saved), and what its runs did."""
+    from ..metrics import evaluate
+    from .inference import predict
+
+    if metrics_path.exists() and not overwrite:
+        return load(metrics_path), {"reused": True}
+    label, folder = entry["label"], cfg.folder
+    preds, info = [], {}
+    for tag, train, val, test in jobs:
+        model, run_info = _run_model(entry, cfg, train, val, test, n_outputs, ch_names, tag)
+        info[tag or "run"] = run_info
+        preds.append(predict(model, test, model_name=label,
+                             attrs={"experiment": cfg["name"], "protocol": cfg["protocol"]}))
+    pred = preds[0] if len(preds) == 1 else xr.concat(preds, dim="time", combine_attrs="override")
+    save(pred, folder / "predictions" / f"{_file_label(label)}.nc")
+    metrics = evaluate(pred, densities=cfg["densities"])
+    metrics.attrs["model"] = label
+    save(metrics, metrics_path)
+    return metrics, info
+
+
+def _write_tables(cfg: ExperimentConfig, all_metrics: list[xr.Dataset],
+                  summaries: list[pd.DataFrame], data_source: str) -> xr.Dataset:
+    """Write ``metrics.nc`` (all models along ``model``) and ``summary.csv``; the metrics."""
+    folder = cfg.folder
     combined = xr.concat(all_metrics, dim=pd.Index([m["label"] for m in cfg["models"]], name="model"),
                          combine_attrs="drop_conflicts", coords="minimal", compat="override")
     combined.attrs.update({"kind": "metrics", "data_source": data_source, "experiment": cfg["name"],
@@ -429,84 +288,16 @@ def run_experiment(config: str | os.PathLike | Mapping[str, Any], overwrite: boo
     summary.index.name = "model"
     with atomic_path(folder / "summary.csv") as tmp:
         summary.to_csv(tmp)
-    if cohort is not None:
-        ceiling = xr.concat([cohort.noise_ceiling(s) for s in test_scans], dim="scan",
-                            combine_attrs="drop_conflicts").assign_coords(scan=test_scans)
-        ceiling = ceiling.to_dataset(name="noise_ceiling")
-        ceiling.attrs = {"data_source": data_source, "kind": "noise_ceiling",
-                         "description": "Pearson r between noiseless and measured BOLD targets"}
-        save(ceiling, folder / "noise_ceiling.nc")
-        record["noise_ceiling_mean"] = float(ceiling["noise_ceiling"].mean())
-    with atomic_path(folder / "results.json") as tmp:
-        tmp.write_text(json.dumps(record, indent=2, default=str))
     return combined
 
 
-# ----------------------------------------------------------------------------------------------
-# the paper's experiments
-
-
-def paper_experiments(data: Mapping[str, Any] | None = None, *, preset: str = "compact",
-                      out_dir: str = "results", train: Mapping[str, Any] | None = None
-                      ) -> dict[str, dict[str, Any]]:
-    """Configs of the paper's experiments, ready for :func:`run_experiment`.
-
-    Parameters
-    ----------
-    data : mapping, optional
-        The data section (default: the simulated ``teaching`` cohort, seed 0, 64 ROIs). The
-        ``rois_*`` experiments replace ``n_rois``; ``transfer_task`` uses the same cohort with
-        ``condition: task``.
-    preset : {"paper", "compact", "tiny"}
-        Model size ("paper" needs a GPU).
-    out_dir : str
-        Results folder.
-    train : mapping, optional
-        TrainConfig fields for every torch model (default: the paper's epochs and batch sizes).
-
-    Returns
-    -------
-    dict
-        ``{name: config}`` for ``intrascan``, ``unseen_subject`` (UnEBOLT, the unified
-        NeuroBOLT, BIOT and LaBraM baselines and ridge), ``table1_ablations``, ``rois_64``,
-        ``rois_128``, ``rois_256``, ``transfer_pretrain`` (rest, 23 shared channels) and
-        ``transfer_task`` (zero-shot, fine-tune and from scratch; run it after
-        ``transfer_pretrain``).
-    """
-    data = dict(data or {"source": "simulated", "preset": "teaching", "seed": 0, "n_rois": 64})
-    base_train = {"epochs": 20, "batch_size": 64, **dict(train or {})}
-    intra_train = {"epochs": 20, "batch_size": 16, **dict(train or {})}
-
-    def exp(name: str, **values: Any) -> dict[str, Any]:
-        return {"name": name, "out_dir": out_dir, "data": copy.deepcopy(data),
-                "train": dict(base_train), **values}
-
-    unebolt = {"label": "UnEBOLT", "name": "unebolt", "preset": preset}
-    baselines = [
-        {"label": "NeuroBOLT (unified)", "name": "neurobolt_unified", "preset": preset},
-        {"label": "BIOT (unified)", "name": "biot_unified", "preset": preset},
-        {"label": "LaBraM (unified)", "name": "labram_unified", "preset": preset},
-        {"label": "Ridge", "name": "ridge", "alphas": [10.0, 100.0, 1000.0, 10000.0]},
-    ]
-    ablations = [{**unebolt, "label": label, **copy.deepcopy(change)}
-                 for label, change in TABLE1_ABLATIONS.items()]
-    configs = {
-        "intrascan": exp("intrascan", protocol="intrascan", split={"per_scan": True},
-                         train=dict(intra_train), models=[dict(unebolt), *copy.deepcopy(baselines)]),
-        "unseen_subject": exp("unseen_subject", models=[dict(unebolt), *copy.deepcopy(baselines)]),
-        "table1_ablations": exp("table1_ablations", models=[dict(unebolt), *ablations]),
-    }
-    for p in (64, 128, 256):
-        configs[f"rois_{p}"] = exp(f"rois_{p}", data={**data, "n_rois": p}, models=[dict(unebolt)])
-    pretrained = str(Path(out_dir) / "transfer_pretrain" / "models" / "UnEBOLT")
-    task_data = {**data, "condition": "task"}
-    configs["transfer_pretrain"] = exp("transfer_pretrain", channels="shared23", models=[dict(unebolt)])
-    configs["transfer_task"] = exp(
-        "transfer_task", data=task_data, channels="shared23",
-        models=[{"label": "Zero-shot", "name": "unebolt", "init_from": pretrained, "fit": False},
-                {"label": "Fine-tune", "name": "unebolt", "init_from": pretrained},
-                {"label": "From scratch", "name": "unebolt", "preset": preset}])
-    if data.get("source", "simulated") != "simulated":
-        warnings.warn("paper_experiments: transfer_task assumes a simulated cohort (condition=task); "
-                      "edit its data section for real task recordings.", stacklevel=2)
-    return configs
+def _write_noise_ceiling(cohort: Any, test_scans: list[str], data_source: str,
+                         folder: Path) -> float:
+    """Write ``noise_ceiling.nc`` of the simulated test scans; its mean."""
+    ceiling = xr.concat([cohort.noise_ceiling(s) for s in test_scans], dim="scan",
+                        combine_attrs="drop_conflicts").assign_coords(scan=test_scans)
+    ceiling = ceiling.to_dataset(name="noise_ceiling")
+    ceiling.attrs = {"data_source": data_source, "kind": "noise_ceiling",
+                     "description": "Pearson r between noiseless and measured BOLD targets"}
+    save(ceiling, folder / "noise_ceiling.nc")
+    return float(ceiling["noise_ceiling"].mean())
