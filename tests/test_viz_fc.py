@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 
 import unebolt_viz as uv  # noqa: E402
 from unebolt_viz.networks import NETWORK_NAMES, network_colors  # noqa: E402
-from unebolt_viz.viz import FCMatrixPlot, fc_order, plot_fc, plot_fc_comparison  # noqa: E402
+from unebolt_viz.viz import fc_order, plot_fc, plot_fc_comparison  # noqa: E402
 
 COLOR_TO_NETWORK = {c.lower(): n for n, c in network_colors().items()}
 
@@ -72,23 +72,6 @@ def test_matplotlib_colour_bars_match_atlas_networks(which, tiny_rois, atlas64):
     plt.close(fig)
 
 
-def test_bokeh_colour_bars_and_matrix_match_atlas(atlas64):
-    fc = _fc_for(atlas64, 64, seed=1)
-    plot = FCMatrixPlot(fc)
-    idx = _independent_order(atlas64.network)
-    bars = plot.bar_source.data
-    drawn_networks = []
-    for net, color, start, stop in zip(bars["network"], bars["color"], bars["start"],
-                                       bars["stop"]):
-        assert color == network_colors()[net]
-        drawn_networks += [net] * int(stop - start)
-    assert drawn_networks == list(atlas64.network[idx])
-    np.testing.assert_allclose(plot.drawn_matrix, fc.values[np.ix_(idx, idx)], rtol=1e-6)
-    # A click at the centre of drawn cell (row 5, column 9) names those two ROIs.
-    assert plot.cell_at(9.5, 5.5) == (idx[5], idx[9])
-    assert plot.cell_at(-3, 5) is None
-
-
 def test_density_keeps_the_strongest_edges(atlas64):
     fc = _fc_for(atlas64, 64, seed=2)
     density = 0.25
@@ -104,20 +87,6 @@ def test_density_keeps_the_strongest_edges(atlas64):
     assert np.array_equal(~np.isnan(drawn), expected[np.ix_(idx, idx)])
     assert np.count_nonzero(~np.isnan(drawn)) == 2 * k
     plt.close(fig)
-
-
-def test_bokeh_update_applies_mask_in_place(atlas64):
-    fc = _fc_for(atlas64, 64, seed=3)
-    plot = FCMatrixPlot(fc)
-    source = plot.image_source
-    mask = np.zeros((64, 64), dtype=bool)
-    mask[2, 7] = mask[7, 2] = True
-    plot.update(mask=mask)
-    assert plot.image_source is source
-    drawn = plot.drawn_matrix
-    assert np.count_nonzero(~np.isnan(drawn)) == 2
-    position = np.argsort(_independent_order(atlas64.network))
-    assert drawn[position[2], position[7]] == pytest.approx(fc.values[2, 7], rel=1e-6)
 
 
 def test_labels_readable_at_256_rois():
@@ -148,7 +117,6 @@ def test_titles_state_provenance(tiny_rois):
         title = " ".join(a.get_title() for ax in fig.axes for a in (ax, *ax.child_axes))
         assert uv.viz.PROVENANCE_LABELS[source] in title
         plt.close(fig)
-        assert uv.viz.PROVENANCE_LABELS[source] in FCMatrixPlot(fc).figure.title.text
     fig = plot_fc_comparison(fc, fc, densities=(None, 0.5))
     assert "real recordings" in fig.get_suptitle()
     plt.close(fig)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -15,7 +13,7 @@ import xarray as xr  # noqa: E402
 from scipy.spatial import ConvexHull  # noqa: E402
 
 import unebolt_viz as uv  # noqa: E402
-from unebolt_viz.viz import decimate_mesh, plot_surface_r, surface_r_figure  # noqa: E402
+from unebolt_viz.viz import decimate_mesh, plot_surface_r  # noqa: E402
 from unebolt_viz.viz.surface import VIEWS  # noqa: E402
 
 
@@ -61,40 +59,6 @@ def test_decimation_returns_small_meshes_unchanged():
     np.testing.assert_array_equal(same.source_vertex, np.arange(200))
 
 
-def test_interactive_map_paints_cortical_rois_only(atlas):
-    values = np.arange(atlas.n_rois) / 100.0
-    fig = surface_r_figure(_values(atlas, values), atlas, vmax=1.0)
-    subcortical = values[atlas.network == "Subcortical"]
-    cortical = values[atlas.network != "Subcortical"]
-    shown = []
-    for trace in fig.data:
-        intensity = np.asarray(trace.intensity, dtype=float)
-        painted = intensity[intensity >= -1.0]
-        assert np.isin(np.round(painted, 4), np.round(values, 4)).all()
-        shown.append(painted)
-    shown = np.round(np.concatenate(shown), 4)
-    assert not np.isin(np.round(subcortical, 4), shown).any()
-    assert np.isin(np.round(cortical, 4), shown).mean() > 0.95
-    text = fig.layout.title.text
-    assert "simulated data" in text and "11 ROIs off the cortex" in text
-    assert len(fig.data) == len(VIEWS)
-
-
-def test_interactive_map_stays_light():
-    atlas256 = uv.load_atlas("embedded", 256)
-    rng = np.random.default_rng(0)
-    fig = surface_r_figure(_values(atlas256, rng.uniform(-1, 1, 256)), atlas256)
-    size = len(json.dumps(fig.to_plotly_json(), cls=_PlotlyEncoder))
-    assert size < 600_000, f"surface figure is {size / 1e3:.0f} kB"
-
-
-class _PlotlyEncoder(json.JSONEncoder):
-    def default(self, obj):
-        from plotly.utils import PlotlyJSONEncoder
-
-        return PlotlyJSONEncoder().default(obj)
-
-
 def test_static_views_put_anterior_where_expected(atlas):
     # Value = sign of the ROI centroid's y: anterior ROIs +1, posterior -1.
     values = np.sign(atlas.centroid[:, 1])
@@ -123,7 +87,7 @@ def test_surface_inputs_are_checked(atlas):
     r = xr.DataArray(np.zeros((2, atlas.n_rois)), dims=("scan", "roi"),
                      coords={"roi": list(atlas.roi)}, attrs={"data_source": "simulated"})
     with pytest.raises(ValueError, match="mean"):
-        surface_r_figure(r, atlas)
+        plot_surface_r(r, atlas)
     wrong = xr.DataArray(np.zeros(3), dims="roi", coords={"roi": ["a", "b", "c"]},
                          attrs={"data_source": "simulated"})
     with pytest.raises(ValueError, match="do not match"):
@@ -131,6 +95,4 @@ def test_surface_inputs_are_checked(atlas):
     no_source = _values(atlas, np.zeros(atlas.n_rois))
     no_source.attrs = {}
     with pytest.raises(ValueError, match="data_source"):
-        surface_r_figure(no_source, atlas)
-    fig = surface_r_figure(no_source, atlas, data_source="real")
-    assert "real recordings" in fig.layout.title.text
+        plot_surface_r(no_source, atlas)

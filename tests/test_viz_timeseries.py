@@ -13,9 +13,7 @@ import xarray as xr  # noqa: E402
 
 import unebolt_viz as uv  # noqa: E402
 from unebolt_viz.viz import (  # noqa: E402
-    ROIPairPlot,
     minmax_decimate,
-    network_timeseries_figure,
     plot_network_timeseries,
     select_scan,
 )
@@ -73,21 +71,6 @@ def test_network_r_is_written_in_panel_titles(rng, tiny_rois):
     visual = float(r.sel(scan="sub00-scan01", network="Visual"))
     assert f"R = {visual:.2f}" in fig.axes[0].get_title()
     plt.close(fig)
-    layout = network_timeseries_figure(pred, "sub00-scan01", network_r=r)
-    assert "simulated data" in layout.children[0].text
-
-
-def test_roi_pair_plot_shows_the_chosen_rois(rng, tiny_rois):
-    pred = _two_scan_predictions(tiny_rois, 6, rng)
-    plot = ROIPairPlot(pred, "sub00-scan01")
-    plot.update(1, "D")
-    one = pred.isel(time=slice(0, 40))
-    np.testing.assert_allclose(plot.sources["true_a"].data["y"], one["true"].values[:, 1])
-    np.testing.assert_allclose(plot.sources["pred_b"].data["y"], one["pred"].values[:, 3])
-    assert "B" in plot.figure.title.text and "D" in plot.figure.title.text
-    assert "simulated data" in plot.figure.title.text
-    with pytest.raises(ValueError, match="No ROI"):
-        plot.update("Z", 0)
 
 
 def test_scan_selection_is_explicit(rng, tiny_rois):

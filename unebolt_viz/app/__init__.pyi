@@ -1,8 +1,17 @@
 __all__ = [
     "sources",
     "FCExplorer",
+    "FCMatrixPlot",
+    "ROIPairPlot",
     "cached_results",
+    "density_curve_figure",
+    "network_timeseries_figure",
+    "surface_r_figure",
 ]
 
 from . import sources
+from .components.curves import density_curve_figure
+from .components.fc_matrix import FCMatrixPlot
+from .components.surface import surface_r_figure
+from .components.timeseries import ROIPairPlot, network_timeseries_figure
 from .explorer import FCExplorer, cached_results

@@ -1,4 +1,4 @@
-"""The FC explorer: a Panel ``Viewer`` composing the figures of :mod:`unebolt_viz.viz`.
+"""The FC explorer: a Panel ``Viewer`` composing the figures of :mod:`unebolt_viz.app.components`.
 
 Serve it with ``panel serve apps/fc_explorer.py``. Data shared by all sessions (loaded
 predictions, their metrics, per-scan FC matrices, atlases) is cached with ``pn.cache``; each
@@ -16,14 +16,10 @@ import numpy as np
 import panel as pn
 import param
 
-from ..viz import (
-    FCMatrixPlot,
-    ROIPairPlot,
-    density_curve_figure,
-    network_timeseries_figure,
-    plot_surface_r,
-)
-from ..viz._style import PROVENANCE_LABELS
+from ..viz import PROVENANCE_LABELS, plot_surface_r
+from .components.curves import density_curve_figure
+from .components.fc_matrix import FCMatrixPlot
+from .components.timeseries import ROIPairPlot, network_timeseries_figure
 from .sources import (
     OutsideDataDirError,
     Results,

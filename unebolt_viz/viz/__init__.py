@@ -1,9 +1,10 @@
-"""Figures: they draw the package's data and metrics, and compute no science.
+"""Static figures (matplotlib, for papers): they draw data and metrics, and compute no science.
 
-One module per kind of figure; static figures use matplotlib (for papers), interactive ones
-Bokeh or Plotly (for browsers and the FC explorer app). Every figure states where its data
-comes from (simulated, semi-synthetic or real) in its title or caption. Plotting libraries are
-imported only when a figure is drawn.
+One module per kind of figure. Every figure states where its data comes from (simulated,
+semi-synthetic or real) in its title or caption. Matplotlib is imported only when a figure is
+drawn. The helpers that prepare what a figure draws (the drawn order of an FC matrix, decimated
+meshes and series, the scan shown, the provenance words) are public, so that the interactive
+figures of :mod:`unebolt_viz.app` draw the same data; this package never imports the app.
 
 ``fc``             FC matrices grouped by network with colour bars (Fig. 4); the drawn order as data
 ``surface``        per-ROI values on the cortex, both hemispheres, lateral and medial (Fig. 2b)

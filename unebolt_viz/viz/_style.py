@@ -7,13 +7,12 @@ shown in the figure title, so that a figure of simulated data can never pass for
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from ..data.containers import DATA_SOURCES
-from ..networks import NETWORK_NAMES, canonical_network, network_by_name
+from ..networks import network_by_name
 
 __all__ = [
     "PROVENANCE_LABELS",
@@ -90,12 +89,6 @@ def network_color(name: str) -> str:
 def network_short(name: str) -> str:
     """Short network name for tight labels (``"DorsAttn"``, ``"Default"``...)."""
     return network_by_name(name).short
-
-
-def networks_present(names: Iterable[str]) -> list[str]:
-    """The canonical networks among ``names``, in canonical order."""
-    present = {canonical_network(str(n)) for n in names}
-    return [n for n in NETWORK_NAMES if n in present]
 
 
 def hex_to_rgb(color: str) -> np.ndarray:

@@ -18,10 +18,28 @@ import xarray as xr
 
 from ._style import provenance
 
-__all__ = ["plot_density_curves", "density_curve_figure"]
+__all__ = ["curve_arrays", "plot_density_curves"]
 
 
-def _curves(f1: xr.DataArray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def curve_arrays(f1: xr.DataArray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The lines to draw of a score against density.
+
+    Parameters
+    ----------
+    f1 : xarray.DataArray
+        Dims ``(density,)`` or ``(scan, density)`` (F1, or a density-resolved Pixcorr).
+
+    Returns
+    -------
+    (densities, values, labels) : tuple
+        Densities ``(n_density,)``, one row of values per scan ``(n_scans, n_density)`` and the
+        scan of each row (``[""]`` without a scan dimension).
+
+    Raises
+    ------
+    ValueError
+        If the dimensions are not those above.
+    """
     if "density" not in f1.dims:
         raise ValueError(f"f1 needs a 'density' dimension; got {f1.dims}.")
     other = [d for d in f1.dims if d != "density"]
@@ -66,7 +84,7 @@ def plot_density_curves(
     if source is None and isinstance(pixcorr, xr.DataArray):
         source = pixcorr.attrs.get("data_source")
     words = provenance(source)  # raises when the origin is unknown
-    dens, values, labels = _curves(f1)
+    dens, values, labels = curve_arrays(f1)
     if ax is None:
         _, ax = plt.subplots(figsize=(4.6, 3.4), layout="constrained")
     several = len(values) > 1
@@ -81,7 +99,7 @@ def plot_density_curves(
     ax.plot([0, 1], [0, 1], color="#999999", ls=":", lw=1, label="chance (F1 = density)")
     if pixcorr is not None:
         if isinstance(pixcorr, xr.DataArray) and "density" in pixcorr.dims:
-            p_dens, p_values, _ = _curves(pixcorr)
+            p_dens, p_values, _ = curve_arrays(pixcorr)
             ax.plot(p_dens, p_values.mean(axis=0), color="#C44E52", lw=2, marker="s", ms=3,
                     label="Pixcorr")
         else:
@@ -95,46 +113,3 @@ def plot_density_curves(
     ax.legend(fontsize=7, frameon=False, loc="lower right")
     ax.set_title(f"{title or 'FC agreement against density'} ({words})", fontsize=9)
     return ax.figure
-
-
-def density_curve_figure(f1: xr.DataArray, *, current: tuple[float, float] | None = None,
-                         data_source: str | None = None, width: int = 330, height: int = 250):
-    """Interactive (Bokeh) F1-density curve of one scan, with a marker at the current density.
-
-    Parameters
-    ----------
-    f1 : xarray.DataArray
-        Dims ``(density,)`` (or ``(scan, density)``: the mean line is drawn).
-    current : (density, f1), optional
-        Where the marker starts (the F1 computed by :mod:`unebolt_viz.metrics` at the density
-        shown).
-    data_source : str, optional
-        Provenance when ``f1`` has no ``data_source`` attribute.
-    width, height : int
-        Size in pixels.
-
-    Returns
-    -------
-    (figure, marker_source) : tuple
-        Move the marker with ``marker_source.data = {"x": [density], "y": [f1]}``.
-    """
-    from bokeh.models import ColumnDataSource
-    from bokeh.plotting import figure
-
-    words = provenance(data_source or f1.attrs.get("data_source"))
-    dens, values, _ = _curves(f1)
-    fig = figure(width=width, height=height, x_range=(0, 1), y_range=(0, 1.02),
-                 tools="save", toolbar_location=None, title=f"F1 against density ({words})")
-    fig.line(dens, values.mean(axis=0), color="#4C72B0", line_width=2, legend_label="F1")
-    fig.scatter(dens, values.mean(axis=0), color="#4C72B0", size=4)
-    fig.line([0, 1], [0, 1], color="#999999", line_dash="dotted", legend_label="chance")
-    marker = ColumnDataSource({"x": [], "y": []})
-    fig.scatter("x", "y", source=marker, size=11, color="#d62728", marker="diamond")
-    if current is not None:
-        marker.data = {"x": [float(current[0])], "y": [float(current[1])]}
-    fig.legend.location = "top_left"
-    fig.legend.label_text_font_size = "8pt"
-    fig.legend.background_fill_alpha = 0.5
-    fig.xaxis.axis_label = "density"
-    fig.title.text_font_size = "9pt"
-    return fig, marker

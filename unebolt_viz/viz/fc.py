@@ -8,17 +8,15 @@ every figure here draws exactly that order.
 Sparsity is shown by hiding the edges that a binary graph at the given density does not keep;
 which edges are kept is decided by :func:`unebolt_viz.metrics.edge_mask`, never here.
 
-Two back-ends:
-
-* :func:`plot_fc` and :func:`plot_fc_comparison`: static matplotlib figures for papers;
-* :class:`FCMatrixPlot`: an interactive Bokeh figure (hover names, click on a cell, fast
-  in-place updates) used by the FC explorer app.
+:func:`plot_fc` and :func:`plot_fc_comparison` are static matplotlib figures for papers. The
+helpers that prepare what they draw (:func:`check_fc`, :func:`density_mask`, :func:`fc_order`,
+:func:`fc_blocks`, :func:`ordered_matrix`, :func:`fc_title`) are shared with the interactive
+matrix of the app (:class:`unebolt_viz.app.FCMatrixPlot`), so both draw the same thing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from functools import lru_cache
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -31,12 +29,14 @@ from ..networks import NETWORK_NAMES
 from ._style import FC_CMAP, hex_to_rgb, network_color, network_short, provenance, titled
 
 __all__ = [
+    "check_fc",
+    "density_mask",
     "fc_order",
     "fc_blocks",
+    "fc_title",
     "ordered_matrix",
     "plot_fc",
     "plot_fc_comparison",
-    "FCMatrixPlot",
     "MASKED_COLOR",
 ]
 
@@ -95,7 +95,28 @@ def _mask_array(mask: Any, fc: xr.DataArray) -> np.ndarray:
     return arr
 
 
-def _density_mask(fc: xr.DataArray, density: float | None, mask: Any) -> np.ndarray | None:
+def density_mask(fc: xr.DataArray, density: float | None, mask: Any) -> np.ndarray | None:
+    """The edges to draw: from ``mask``, or those a graph of ``density`` keeps.
+
+    Parameters
+    ----------
+    fc : xarray.DataArray
+        An ``fc`` container.
+    density : float or None
+        Fraction of edges kept, in (0, 1], as chosen by :func:`unebolt_viz.metrics.edge_mask`.
+    mask : array-like of bool or None
+        A precomputed ``(roi, roi2)`` edge mask (DataArray masks are aligned on ``fc``'s ROIs).
+
+    Returns
+    -------
+    ndarray of bool or None
+        A ``(roi, roi2)`` mask in ``fc``'s order; None when every edge is drawn.
+
+    Raises
+    ------
+    ValueError
+        When both or an invalid density or mask are given.
+    """
     if mask is not None and density is not None:
         raise ValueError("Pass either density= or mask=, not both.")
     if mask is not None:
@@ -121,8 +142,24 @@ def ordered_matrix(
     return values[np.ix_(idx, idx)]
 
 
-def _check_fc(fc: xr.DataArray) -> xr.DataArray:
-    """Validate an FC matrix; a one-scan slice of ``fc_per_scan`` is accepted as one."""
+def check_fc(fc: xr.DataArray) -> xr.DataArray:
+    """Validate an FC matrix; a one-scan slice of ``fc_per_scan`` is accepted as one.
+
+    Parameters
+    ----------
+    fc : xarray.DataArray
+        An ``fc`` container, or one scan of :func:`unebolt_viz.metrics.fc_per_scan`.
+
+    Returns
+    -------
+    xarray.DataArray
+        The validated ``fc`` container (a scan slice gets ``kind="fc"`` and a ``scan`` attribute).
+
+    Raises
+    ------
+    TypeError
+        If ``fc`` is not one FC matrix.
+    """
     if isinstance(fc, xr.DataArray) and fc.attrs.get("kind") == "fc_stack" \
             and tuple(fc.dims) == ("roi", "roi2"):
         attrs = {**fc.attrs, "kind": "fc"}
@@ -138,7 +175,22 @@ def _check_fc(fc: xr.DataArray) -> xr.DataArray:
     return validate_fc(fc)
 
 
-def _default_title(fc: xr.DataArray, title: str | None, density: float | None) -> str:
+def fc_title(fc: xr.DataArray, title: str | None, density: float | None) -> str:
+    """The title of an FC figure, always ending with the data's provenance.
+
+    Parameters
+    ----------
+    fc : xarray.DataArray
+        The ``fc`` container drawn.
+    title : str or None
+        Given title; by default the variable (true / predicted), the scan and the density.
+    density : float or None
+        The density shown (named in the default title when below 1).
+
+    Returns
+    -------
+    str
+    """
     if title is None:
         variable = {"true": "True FC", "pred": "Predicted FC"}.get(fc.attrs.get("variable"), "FC")
         scan = fc.attrs.get("scan")
@@ -256,8 +308,8 @@ def plot_fc(
     """
     import matplotlib.pyplot as plt
 
-    fc = _check_fc(fc)
-    edge_mask = _density_mask(fc, density, mask)
+    fc = check_fc(fc)
+    edge_mask = density_mask(fc, density, mask)
     drawn = fc_order(fc, order)
     blocks = fc_blocks(drawn)
     own_figure = ax is None
@@ -266,7 +318,7 @@ def plot_fc(
     fig = ax.figure
     matrix = ordered_matrix(fc, drawn, edge_mask)
     image, hidden = _draw_fc_axes(ax, fc, drawn, blocks, matrix,
-                                  _default_title(fc, title, density), vmax, cmap, labels, fontsize)
+                                  fc_title(fc, title, density), vmax, cmap, labels, fontsize)
     if colorbar:
         fig.colorbar(image, ax=ax, shrink=0.8, pad=0.02, label="Pearson r")
     if legend is True or (legend == "auto" and hidden):
@@ -323,7 +375,7 @@ def plot_fc_comparison(
     """
     import matplotlib.pyplot as plt
 
-    fc_true, fc_pred = _check_fc(fc_true), _check_fc(fc_pred)
+    fc_true, fc_pred = check_fc(fc_true), check_fc(fc_pred)
     if list(fc_true.roi.values) != list(fc_pred.roi.values):
         raise ValueError("fc_true and fc_pred must list the same ROIs in the same order.")
     if masks is not None and len(masks) != len(densities):
@@ -335,7 +387,7 @@ def plot_fc_comparison(
     for col, density in enumerate(densities):
         for row, fc in enumerate((fc_true, fc_pred)):
             given = None if masks is None else masks[col][row]
-            edge_mask = _density_mask(fc, None if given is not None else density, given)
+            edge_mask = density_mask(fc, None if given is not None else density, given)
             drawn = fc_order(fc, order)
             blocks = fc_blocks(drawn)
             label = "True" if row == 0 else "Predicted"
@@ -350,201 +402,3 @@ def plot_fc_comparison(
                  f"({fc_true.sizes['roi']} ROIs; {provenance(fc_true, fc_pred)})",
                  fontsize=fontsize + 2)
     return fig
-
-
-# ----------------------------------------------------------------------------------------------
-# Bokeh (interactive)
-
-_NAME_AT = """
-const i = Math.floor(value);
-return (i >= 0 && i < names.length) ? names[i] : "";
-"""
-
-
-@lru_cache(maxsize=8)
-def _palette(cmap: str, n: int = 256) -> tuple[str, ...]:
-    """A matplotlib colour map as a Bokeh palette (the static and interactive figures agree).
-
-    Only ``matplotlib.colormaps`` is needed (not pyplot, slow to import in a server).
-    """
-    import matplotlib
-    from matplotlib.colors import to_hex
-
-    colormap = matplotlib.colormaps[cmap]
-    return tuple(to_hex(colormap(k / (n - 1))) for k in range(n))
-
-
-class FCMatrixPlot:
-    """An interactive FC matrix (Bokeh): network bars, hover names, click, in-place updates.
-
-    Parameters
-    ----------
-    fc : xarray.DataArray
-        The ``fc`` container to draw first.
-    title : str, optional
-        Title; the provenance is appended.
-    density : float, optional
-        Initial density (see :func:`plot_fc`); or give ``mask``.
-    mask : array-like of bool, optional
-        Initial edge mask.
-    order : sequence of str
-        Network order.
-    size : int
-        Width and height in pixels.
-    share_ranges_with : FCMatrixPlot, optional
-        Pan and zoom together with this plot (true beside predicted).
-
-    Attributes
-    ----------
-    figure : bokeh.plotting.figure
-        The figure to show (e.g. in ``panel.pane.Bokeh``).
-    order : xarray.DataArray
-        The drawn order (see :func:`fc_order`).
-    blocks : pandas.DataFrame
-        The network blocks drawn as colour bars.
-    image_source, bar_source : bokeh.models.ColumnDataSource
-        The drawn matrix and the colour bars, readable for tests.
-    """
-
-    def __init__(
-        self,
-        fc: xr.DataArray,
-        *,
-        title: str | None = None,
-        density: float | None = None,
-        mask: Any = None,
-        order: Sequence[str] = NETWORK_NAMES,
-        size: int = 430,
-        vmax: float = 1.0,
-        share_ranges_with: FCMatrixPlot | None = None,
-    ) -> None:
-        from bokeh.models import (
-            ColorBar,
-            ColumnDataSource,
-            CustomJSHover,
-            FixedTicker,
-            HoverTool,
-            LinearColorMapper,
-            Range1d,
-        )
-        from bokeh.plotting import figure
-
-        fc = _check_fc(fc)
-        self._order_networks = tuple(order)
-        self.order = fc_order(fc, order)
-        self.blocks = fc_blocks(self.order)
-        self._fc = fc
-        n = fc.sizes["roi"]
-        self.n_rois = n
-        bar = max(1.0, 0.035 * n)
-        if share_ranges_with is not None:
-            x_range, y_range = share_ranges_with.figure.x_range, share_ranges_with.figure.y_range
-        else:
-            x_range, y_range = Range1d(-1.6 * bar, n, bounds=(-1.6 * bar, n)), \
-                Range1d(n, -1.6 * bar, bounds=(-1.6 * bar, n))
-        fig = figure(
-            width=size + 70, height=size + 30, x_range=x_range, y_range=y_range,
-            tools="tap,pan,wheel_zoom,box_zoom,reset,save", toolbar_location="above",
-            title=_default_title(fc, title, density),
-        )
-        fig.grid.visible = False
-        fig.outline_line_color = None
-        mapper = LinearColorMapper(palette=_palette(FC_CMAP), low=-vmax, high=vmax,
-                                   nan_color=MASKED_COLOR)
-        self.image_source = ColumnDataSource({"image": [self._display(_density_mask(fc, density, mask))]})
-        image = fig.image(image="image", x=0, y=0, dw=n, dh=n, color_mapper=mapper,
-                          source=self.image_source, name="fc-matrix")
-
-        starts = self.blocks["start"].to_numpy(float)
-        stops = self.blocks["stop"].to_numpy(float)
-        self.bar_source = ColumnDataSource({
-            "network": list(self.blocks["network"]), "short": list(self.blocks["short"]),
-            "color": list(self.blocks["color"]), "start": starts, "stop": stops,
-        })
-        fig.quad(left=-1.5 * bar, right=-0.5 * bar, top="start", bottom="stop", color="color",
-                 source=self.bar_source, name="network-bar-left")
-        fig.quad(left="start", right="stop", top=-1.5 * bar, bottom=-0.5 * bar, color="color",
-                 source=self.bar_source, name="network-bar-top")
-        inner = stops[:-1]
-        zeros, ends = np.zeros_like(inner), np.full_like(inner, n)
-        fig.segment(x0=np.concatenate([zeros, inner]), x1=np.concatenate([ends, inner]),
-                    y0=np.concatenate([inner, zeros]), y1=np.concatenate([inner, ends]),
-                    line_color="white", line_width=0.7)
-
-        # Network names at the middle of blocks large enough to be read; hover names the rest.
-        min_rows = n * 11.0 / size
-        mids = [(a + b) / 2 for a, b in zip(starts, stops) if b - a >= min_rows]
-        overrides = {m: s for m, s, a, b in zip((starts + stops) / 2, self.blocks["short"],
-                                                starts, stops) if b - a >= min_rows}
-        for axis in (fig.xaxis, fig.yaxis):
-            axis.ticker = FixedTicker(ticks=mids)
-            axis.major_label_overrides = overrides
-            axis.major_tick_line_color = None
-            axis.minor_tick_line_color = None
-            axis.axis_line_color = None
-        fig.xaxis.major_label_orientation = np.pi / 3
-        fig.xaxis.axis_label_text_font_size = "8pt"
-
-        names = [str(r) for r in self.order.roi.values]
-        nets = [network_short(str(x)) for x in self.order.network.values]
-        labelled = [f"{a} ({b})" for a, b in zip(names, nets)]
-        fig.add_tools(HoverTool(
-            renderers=[image],
-            tooltips=[("row", "$y{row}"), ("column", "$x{col}"), ("r", "@image{0.00}")],
-            formatters={"$y": CustomJSHover(args={"names": labelled}, code=_NAME_AT),
-                        "$x": CustomJSHover(args={"names": labelled}, code=_NAME_AT)},
-        ))
-        fig.add_layout(ColorBar(color_mapper=mapper, width=10, title="r"), "right")
-        self.selection_source = ColumnDataSource({"x": [], "y": []})
-        fig.rect(x="x", y="y", width=1, height=1, fill_color=None, line_color="black",
-                 line_width=2, source=self.selection_source)
-        self.figure = fig
-
-    def _display(self, mask: np.ndarray | None, fc: xr.DataArray | None = None) -> np.ndarray:
-        return ordered_matrix(self._fc if fc is None else fc, self.order, mask, np.float32)
-
-    def update(self, fc: xr.DataArray | None = None, *, mask: Any = None,
-               density: float | None = None, title: str | None = None) -> None:
-        """Redraw in place with a new matrix and/or edge mask (same ROIs)."""
-        if fc is not None:
-            fc = _check_fc(fc)
-            if list(fc.roi.values) != list(self._fc.roi.values):
-                raise ValueError("update() needs the same ROIs; build a new FCMatrixPlot.")
-            self._fc = fc
-        matrix = self._display(_density_mask(self._fc, density, mask))
-        self.image_source.data = {"image": [matrix]}
-        if title is not None or fc is not None:
-            self.figure.title.text = _default_title(self._fc, title, density)
-
-    @property
-    def drawn_matrix(self) -> np.ndarray:
-        """The matrix currently drawn (NaN = edge not kept)."""
-        return np.asarray(self.image_source.data["image"][0])
-
-    def cell_at(self, x: float, y: float) -> tuple[int, int] | None:
-        """ROI indices (in ``fc`` order) of the cell at data coordinates ``(x, y)``."""
-        col, row = int(np.floor(x)), int(np.floor(y))
-        if not (0 <= row < self.n_rois and 0 <= col < self.n_rois):
-            return None
-        idx = self.order.values
-        return int(idx[row]), int(idx[col])
-
-    def select(self, roi_a: int, roi_b: int) -> None:
-        """Outline the cell of two ROIs (indices in ``fc`` order)."""
-        position = np.empty(self.n_rois, dtype=int)
-        position[self.order.values] = np.arange(self.n_rois)
-        self.selection_source.data = {"x": [position[roi_b] + 0.5], "y": [position[roi_a] + 0.5]}
-
-    def on_cell_click(self, callback: Callable[[int, int], None]) -> None:
-        """Call ``callback(roi_a, roi_b)`` (indices in ``fc`` order) when a cell is clicked.
-
-        Works when the figure is served (Bokeh or Panel server).
-        """
-        from bokeh.events import Tap
-
-        def _on_tap(event) -> None:
-            cell = self.cell_at(event.x, event.y)
-            if cell is not None:
-                callback(*cell)
-
-        self.figure.on_event(Tap, _on_tap)

@@ -1,11 +1,11 @@
 """One value per ROI (e.g. the temporal R of a prediction) painted on the cortical surface.
 
-Both hemispheres, lateral and medial views (paper Fig. 2b). Two back-ends:
-
-* :func:`plot_surface_r`: a static matplotlib figure (papers). It draws the projected,
-  shaded triangles itself (painter's algorithm with back-face culling) instead of matplotlib's
-  3-D axes, which are slow on cortical meshes.
-* :func:`surface_r_figure`: an interactive Plotly figure for browsers and the app.
+Both hemispheres, lateral and medial views (paper Fig. 2b). :func:`plot_surface_r` is a static
+matplotlib figure (papers). It draws the projected, shaded triangles itself (painter's
+algorithm with back-face culling) instead of matplotlib's 3-D axes, which are slow on cortical
+meshes. The helpers preparing what is drawn (:func:`surface_values`, :func:`surface_mesh`,
+:func:`triangle_values`, :func:`surface_caption`...) are shared with the interactive 3-D map of
+the app (:func:`unebolt_viz.app.surface_r_figure`).
 
 Cortical meshes are heavy (fs_LR 32k: 32492 vertices and 64980 triangles per hemisphere), so
 both draw a decimated mesh by default: :func:`decimate_mesh` merges vertices by clustering on a
@@ -25,16 +25,15 @@ import numpy as np
 
 from ._style import R_CMAP, provenance
 
-__all__ = ["DecimatedMesh", "decimate_mesh", "surface_values", "plot_surface_r",
-           "surface_r_figure", "VIEWS", "INTERACTIVE_VERTICES"]
+__all__ = ["DecimatedMesh", "decimate_mesh", "surface_mesh", "surface_values", "triangle_values",
+           "surface_caption", "symmetric_limit", "view_axes", "plot_surface_r", "VIEWS",
+           "NO_ROI_COLOR"]
 
 HEMISPHERES = ("left", "right")
 #: (hemisphere, view) panels in drawing order.
 VIEWS: tuple[tuple[str, str], ...] = (
     ("left", "lateral"), ("right", "lateral"), ("left", "medial"), ("right", "medial"),
 )
-#: Default vertex budget per hemisphere of the interactive figure (keeps the page small).
-INTERACTIVE_VERTICES = 2500
 #: Default vertex budget per hemisphere of the static figure.
 STATIC_VERTICES = 12000
 NO_ROI_COLOR = "#d9d9d9"
@@ -123,7 +122,21 @@ def decimate_mesh(coordinates: np.ndarray, faces: np.ndarray, n_vertices: int) -
     return DecimatedMesh(centers, new_faces, source)
 
 
-def _mesh_for(atlas, hemisphere: str, n_vertices: int | None) -> DecimatedMesh:
+def surface_mesh(atlas: Any, hemisphere: str, n_vertices: int | None) -> DecimatedMesh:
+    """The mesh of one hemisphere of an atlas, decimated (cached in memory) or in full.
+
+    Parameters
+    ----------
+    atlas : Atlas
+        An atlas with a surface mesh.
+    hemisphere : {"left", "right"}
+    n_vertices : int or None
+        Vertex budget (:func:`decimate_mesh`); None for the full mesh.
+
+    Returns
+    -------
+    DecimatedMesh
+    """
     mesh = atlas.mesh
     coords, faces = mesh.coordinates[hemisphere], mesh.faces[hemisphere]
     if n_vertices is None:
@@ -174,13 +187,43 @@ def _off_surface(atlas) -> list[str]:
     return [r for i, r in enumerate(atlas.roi) if i not in shown]
 
 
-def _face_values(atlas, values: np.ndarray, hemi: str, mesh: DecimatedMesh) -> np.ndarray:
-    """One value per triangle: that of its first vertex's ROI (NaN off the parcellation)."""
+def triangle_values(atlas: Any, values: np.ndarray, hemi: str, mesh: DecimatedMesh
+                    ) -> np.ndarray:
+    """One value per triangle: that of its first vertex's ROI (NaN off the parcellation).
+
+    Parameters
+    ----------
+    atlas : Atlas
+        The parcellation of ``values``.
+    values : ndarray, shape (n_rois,)
+        Values in atlas order (see :func:`surface_values`).
+    hemi : {"left", "right"}
+    mesh : DecimatedMesh
+        That hemisphere's mesh (see :func:`surface_mesh`).
+
+    Returns
+    -------
+    ndarray, shape (n_triangles,)
+    """
     vertex = atlas.project_to_surface(values)[hemi][mesh.source_vertex]
     return vertex[mesh.faces[:, 0]]
 
 
-def _caption(atlas, name: str, values_source: str) -> str:
+def surface_caption(atlas: Any, name: str, values_source: str) -> str:
+    """Caption of a surface map: the value, the atlas, the provenance and the ROIs not shown.
+
+    Parameters
+    ----------
+    atlas : Atlas
+    name : str
+        Name of the value, e.g. ``"temporal R"``.
+    values_source : str
+        The ``data_source`` of the values.
+
+    Returns
+    -------
+    str
+    """
     hidden = _off_surface(atlas)
     text = f"{name} per ROI, {atlas.name} atlas ({atlas.n_rois} ROIs); {provenance(values_source)}"
     if hidden:
@@ -188,18 +231,39 @@ def _caption(atlas, name: str, values_source: str) -> str:
     return text
 
 
-def _symmetric_limit(values: np.ndarray, vmax: float | None) -> float:
+def symmetric_limit(values: np.ndarray, vmax: float | None) -> float:
+    """Colour limit of a diverging scale: ``vmax``, or the largest finite absolute value.
+
+    Parameters
+    ----------
+    values : ndarray
+    vmax : float or None
+
+    Returns
+    -------
+    float
+        1.0 when there is no finite non-zero value.
+    """
     if vmax is not None:
         return float(vmax)
     finite = np.abs(values[np.isfinite(values)])
     return float(finite.max()) if finite.size and finite.max() > 0 else 1.0
 
 
-# ----------------------------------------------------------------------------------------------
-# matplotlib
+def view_axes(hemisphere: str, view: str) -> tuple[int, np.ndarray]:
+    """Where the viewer of a panel stands, and the projection of the panel.
 
-def _view_axes(hemisphere: str, view: str) -> tuple[int, np.ndarray]:
-    """Sign of the viewer's x position and the screen (u, v) rows of the projection."""
+    Parameters
+    ----------
+    hemisphere : {"left", "right"}
+    view : {"lateral", "medial"}
+
+    Returns
+    -------
+    (sign, projection) : tuple
+        Sign of the viewer's x position, and the screen (u, v) rows of the projection,
+        shape (2, 3).
+    """
     from_left = (hemisphere == "left") == (view == "lateral")
     sign = -1 if from_left else 1
     # Anterior points away from the hemisphere's midline side: left of the screen when the
@@ -208,12 +272,16 @@ def _view_axes(hemisphere: str, view: str) -> tuple[int, np.ndarray]:
     return sign, projection
 
 
+# ----------------------------------------------------------------------------------------------
+# matplotlib
+
+
 def _draw_view(ax, mesh: DecimatedMesh, face_values: np.ndarray, hemisphere: str, view: str,
                cmap, norm) -> None:
     from matplotlib.collections import PolyCollection
     from matplotlib.colors import to_rgba
 
-    sign, projection = _view_axes(hemisphere, view)
+    sign, projection = view_axes(hemisphere, view)
     tri = mesh.coordinates[mesh.faces]
     normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     normals /= np.linalg.norm(normals, axis=1, keepdims=True) + 1e-12
@@ -284,7 +352,7 @@ def plot_surface_r(
     from matplotlib.colors import Normalize
 
     arr, source = surface_values(values, atlas, data_source)
-    limit = _symmetric_limit(arr, vmax)
+    limit = symmetric_limit(arr, vmax)
     norm = Normalize(-limit, limit)
     colormap = plt.get_cmap(cmap)
     ncol = 2 if len(views) > 1 else 1
@@ -292,98 +360,13 @@ def plot_surface_r(
     fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol + 0.8, 2.3 * nrow + 0.6),
                              layout="constrained", squeeze=False)
     for ax, (hemi, view) in zip(axes.flat, views):
-        mesh = _mesh_for(atlas, hemi, n_vertices)
-        _draw_view(ax, mesh, _face_values(atlas, arr, hemi, mesh), hemi, view, colormap, norm)
+        mesh = surface_mesh(atlas, hemi, n_vertices)
+        _draw_view(ax, mesh, triangle_values(atlas, arr, hemi, mesh), hemi, view, colormap, norm)
     for ax in list(axes.flat)[len(views):]:
         ax.set_axis_off()
     mappable = plt.cm.ScalarMappable(norm=norm, cmap=colormap)
     fig.colorbar(mappable, ax=axes, shrink=0.7, label=label)
     fig.suptitle(title or f"{label[:1].upper() + label[1:]} on the cortex", fontsize=11)
-    fig.text(0.5, 0.005, _caption(atlas, label, source), ha="center", va="bottom", fontsize=7)
+    fig.text(0.5, 0.005, surface_caption(atlas, label, source), ha="center", va="bottom", fontsize=7)
     fig.get_layout_engine().set(h_pad=0.12)
-    return fig
-
-
-# ----------------------------------------------------------------------------------------------
-# plotly
-
-_CAMERA_DISTANCE = 0.85
-
-
-def _rdbu_r_11() -> list[str]:
-    """Eleven colours of matplotlib's RdBu_r, as hex (the same map as the static figure)."""
-    import matplotlib
-    from matplotlib.colors import to_hex
-
-    cmap = matplotlib.colormaps[R_CMAP]
-    return [to_hex(cmap(k / 10)) for k in range(11)]
-
-
-def surface_r_figure(
-    values: Any,
-    atlas,
-    *,
-    title: str | None = None,
-    label: str = "temporal R",
-    vmax: float | None = None,
-    n_vertices: int | None = INTERACTIVE_VERTICES,
-    height: int = 520,
-    data_source: str | None = None,
-):
-    """Interactive (Plotly) map of per-ROI values: both hemispheres, lateral and medial.
-
-    Parameters are those of :func:`plot_surface_r`; ``n_vertices`` defaults to a small mesh
-    (:data:`INTERACTIVE_VERTICES` per hemisphere) so that the page stays light; ``height`` is
-    in pixels. Hovering a triangle shows its value.
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        Four 3-D scenes; arrays are float32 / int32 so that they serialise compactly.
-    """
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
-    arr, source = surface_values(values, atlas, data_source)
-    limit = _symmetric_limit(arr, vmax)
-    fig = make_subplots(
-        rows=2, cols=2, specs=[[{"type": "scene"}] * 2] * 2,
-        subplot_titles=[f"{h} {v}" for h, v in VIEWS],
-        horizontal_spacing=0.0, vertical_spacing=0.06,
-    )
-    # Triangles off the parcellation get a value just below the scale, which the colour scale
-    # paints grey: one trace per view instead of two keeps the page light.
-    below = -limit * 1.02
-    colorscale = [[0.0, NO_ROI_COLOR], [0.009, NO_ROI_COLOR]] + [
-        [0.01 + 0.99 * k / 10, color] for k, color in enumerate(_rdbu_r_11())]
-    first = True
-    for index, (hemi, view) in enumerate(VIEWS):
-        mesh = _mesh_for(atlas, hemi, n_vertices)
-        face_vals = _face_values(atlas, arr, hemi, mesh)
-        xyz = mesh.coordinates.astype(np.float32)
-        faces = mesh.faces.astype(np.uint16 if len(xyz) < 2**16 else np.int32)
-        row, col = divmod(index, 2)
-        fig.add_trace(go.Mesh3d(
-            x=xyz[:, 0], y=xyz[:, 1], z=xyz[:, 2], i=faces[:, 0], j=faces[:, 1], k=faces[:, 2],
-            intensity=np.where(np.isfinite(face_vals), face_vals, below).astype(np.float32),
-            intensitymode="cell", colorscale=colorscale, cmin=below, cmax=limit,
-            showscale=first, flatshading=False, showlegend=False, name=f"{hemi} {view}",
-            lighting={"ambient": 0.55, "diffuse": 0.6, "specular": 0.05},
-            colorbar={"title": {"text": label}, "len": 0.7, "thickness": 12},
-            hovertemplate=f"{label} %{{intensity:.2f}}<extra></extra>",
-        ), row=row + 1, col=col + 1)
-        first = False
-        sign, _ = _view_axes(hemi, view)
-        scene = {
-            "xaxis": {"visible": False}, "yaxis": {"visible": False},
-            "zaxis": {"visible": False}, "aspectmode": "data",
-            "camera": {"eye": {"x": sign * _CAMERA_DISTANCE, "y": 0.0, "z": 0.0},
-                       "up": {"x": 0, "y": 0, "z": 1}, "projection": {"type": "orthographic"}},
-        }
-        fig.layout[f"scene{index + 1 if index else ''}"].update(scene)
-    fig.update_layout(
-        title={"text": f"{title or label[:1].upper() + label[1:] + ' on the cortex'}<br>"
-                       f"<sup>{_caption(atlas, label, source)}</sup>", "font": {"size": 14}},
-        height=height, margin={"l": 0, "r": 0, "t": 70, "b": 0}, paper_bgcolor="white",
-    )
     return fig

@@ -4,8 +4,11 @@ Network signals are the mean of a network's ROIs at each time point, as given by
 (``pred.unebolt.network_means(var)``); their accuracy (R per network) comes from
 :func:`unebolt_viz.metrics.network_r` and is only written in the titles here.
 
-Long series are decimated for the browser by :func:`minmax_decimate` (the minimum and maximum
-of each bucket are kept, so peaks stay visible); static figures draw every sample.
+Static figures draw every sample. The helpers that choose what is drawn (:func:`select_scan`,
+:func:`networks_shown`, :func:`roi_index`, :func:`network_r_of`) are shared with the
+interactive twins of :mod:`unebolt_viz.app`, which decimate long series for the browser with
+:func:`minmax_decimate` (the minimum and maximum of each bucket are kept, so peaks stay
+visible).
 """
 
 from __future__ import annotations
@@ -17,15 +20,16 @@ import numpy as np
 import xarray as xr
 
 from ..data.containers import validate_predictions
-from ._style import network_color, network_short, provenance, titled
+from ._style import network_color, network_short, titled
 
 __all__ = [
     "minmax_decimate",
     "select_scan",
+    "networks_shown",
+    "network_r_of",
+    "roi_index",
     "plot_network_timeseries",
-    "network_timeseries_figure",
     "plot_roi_pair",
-    "ROIPairPlot",
     "TRUE_COLOR",
     "MAX_POINTS",
 ]
@@ -85,7 +89,20 @@ def select_scan(pred: xr.Dataset, scan: str | None = None) -> xr.Dataset:
     return pred.isel(time=np.flatnonzero(pred.scan.values.astype(str) == scan))
 
 
-def _network_r_of(network_r: xr.DataArray | None, scan: str, network: str) -> float | None:
+def network_r_of(network_r: xr.DataArray | None, scan: str, network: str) -> float | None:
+    """The R of one network in one scan, for a title (None when no ``network_r`` is given).
+
+    Parameters
+    ----------
+    network_r : xarray.DataArray or None
+        From :func:`unebolt_viz.metrics.network_r`, with or without a ``scan`` dimension.
+    scan, network : str
+        Which value.
+
+    Returns
+    -------
+    float or None
+    """
     if network_r is None:
         return None
     r = network_r
@@ -94,7 +111,25 @@ def _network_r_of(network_r: xr.DataArray | None, scan: str, network: str) -> fl
     return float(r.sel(network=network))
 
 
-def _networks(pred: xr.Dataset, networks: Sequence[str] | None) -> list[str]:
+def networks_shown(pred: xr.Dataset, networks: Sequence[str] | None) -> list[str]:
+    """The networks to draw: those asked for, or every network present in canonical order.
+
+    Parameters
+    ----------
+    pred : xarray.Dataset
+        A predictions Dataset.
+    networks : sequence of str or None
+        Networks asked for (None: all present).
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    ValueError
+        If a network asked for has no ROI in ``pred``.
+    """
     from ..networks import NETWORK_NAMES
 
     present = set(pred.network.values.astype(str))
@@ -140,7 +175,7 @@ def plot_network_timeseries(
 
     one = select_scan(pred, scan)
     scan = str(one.scan.values[0])
-    chosen = _networks(one, networks)
+    chosen = networks_shown(one, networks)
     true = one.unebolt.network_means("true", chosen)
     est = one.unebolt.network_means("pred", chosen)
     t = one.time.values
@@ -151,7 +186,7 @@ def plot_network_timeseries(
         ax.plot(t, true.sel(network=net).values, color=TRUE_COLOR, lw=1.0, label="true")
         ax.plot(t, est.sel(network=net).values, color=network_color(net), lw=1.2,
                 label="predicted")
-        r = _network_r_of(network_r, scan, net)
+        r = network_r_of(network_r, scan, net)
         ax.set_title(network_short(net) + ("" if r is None else f"  (R = {r:.2f})"), fontsize=9)
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(chosen):]:
@@ -164,64 +199,25 @@ def plot_network_timeseries(
     return fig
 
 
-def network_timeseries_figure(
-    pred: xr.Dataset,
-    scan: str | None = None,
-    *,
-    networks: Sequence[str] | None = None,
-    network_r: xr.DataArray | None = None,
-    max_points: int = MAX_POINTS,
-    width: int = 900,
-    panel_height: int = 120,
-):
-    """Interactive (Bokeh) network signals, true vs predicted, panels sharing the time axis.
+def roi_index(pred: xr.Dataset, roi: int | str) -> int:
+    """The index of an ROI given by name or index, checked against ``pred``'s ROIs.
 
-    Parameters are those of :func:`plot_network_timeseries`; each line is decimated to at most
-    ``max_points`` points (:func:`minmax_decimate`).
+    Parameters
+    ----------
+    pred : xarray.Dataset
+        A predictions Dataset.
+    roi : int or str
+        ROI index or name.
 
     Returns
     -------
-    bokeh.models.LayoutDOM
-        A column of figures.
+    int
+
+    Raises
+    ------
+    ValueError
+        If there is no such ROI.
     """
-    from bokeh.layouts import column
-    from bokeh.models import Div
-    from bokeh.plotting import figure
-
-    one = select_scan(pred, scan)
-    scan = str(one.scan.values[0])
-    chosen = _networks(one, networks)
-    true = one.unebolt.network_means("true", chosen)
-    est = one.unebolt.network_means("pred", chosen)
-    t = one.time.values
-    figures: list[Any] = [Div(text=f"<b>{titled(f'Network signals, {scan}', pred)}</b>")]
-    x_range = None
-    for net in chosen:
-        r = _network_r_of(network_r, scan, net)
-        fig = figure(width=width, height=panel_height,
-                     x_range=x_range if x_range is not None else (float(t[0]), float(t[-1])),
-                     tools="xpan,xwheel_zoom,reset,save", toolbar_location="right",
-                     title=network_short(net) + ("" if r is None else f"  (R = {r:.2f})"))
-        x_range = fig.x_range
-        labels = ({"legend_label": "true"}, {"legend_label": "predicted"}) \
-            if net == chosen[0] else ({}, {})
-        fig.line(*minmax_decimate(t, true.sel(network=net).values, max_points),
-                 color=TRUE_COLOR, line_width=1.2, **labels[0])
-        fig.line(*minmax_decimate(t, est.sel(network=net).values, max_points),
-                 color=network_color(net), line_width=1.6, **labels[1])
-        if net == chosen[0]:
-            fig.legend.location = "top_left"
-            fig.legend.orientation = "horizontal"
-            fig.legend.label_text_font_size = "8pt"
-            fig.legend.background_fill_alpha = 0.6
-        fig.title.text_font_size = "9pt"
-        fig.xaxis.visible = net == chosen[-1]
-        figures.append(fig)
-    figures[-1].xaxis.axis_label = "time (s)"
-    return column(*figures)
-
-
-def _roi_index(pred: xr.Dataset, roi: int | str) -> int:
     names = list(pred.roi.values.astype(str))
     if isinstance(roi, str):
         if roi not in names:
@@ -247,7 +243,7 @@ def plot_roi_pair(pred: xr.Dataset, roi_a: int | str, roi_b: int | str,
         _, ax = plt.subplots(figsize=(8, 2.6), layout="constrained")
     t = one.time.values
     for roi, style in ((roi_a, "-"), (roi_b, "--")):
-        i = _roi_index(one, roi)
+        i = roi_index(one, roi)
         name = str(one.roi.values[i])
         color = network_color(str(one.network.values[i]))
         ax.plot(t, one["true"].values[:, i], color=TRUE_COLOR, ls=style, lw=1,
@@ -258,69 +254,3 @@ def plot_roi_pair(pred: xr.Dataset, roi_a: int | str, roi_b: int | str,
     ax.legend(fontsize=7, ncol=2, frameon=False)
     ax.set_title(titled(f"ROI signals, {one.scan.values[0]}", pred), fontsize=9)
     return ax.figure
-
-
-class ROIPairPlot:
-    """Interactive (Bokeh) true and predicted series of two ROIs, updated in place.
-
-    Parameters
-    ----------
-    pred : xarray.Dataset
-        A predictions Dataset.
-    scan : str, optional
-        The scan shown.
-    max_points : int
-        Points per line sent to the browser (:func:`minmax_decimate`).
-    width, height : int
-        Size in pixels.
-
-    Attributes
-    ----------
-    figure : bokeh.plotting.figure
-    sources : dict of bokeh.models.ColumnDataSource
-        ``"true_a"``, ``"pred_a"``, ``"true_b"``, ``"pred_b"``, each with columns ``t``, ``y``.
-    """
-
-    _LINES = (("true_a", TRUE_COLOR, "solid"), ("pred_a", "#1f77b4", "solid"),
-              ("true_b", "#777777", "dashed"), ("pred_b", "#d62728", "dashed"))
-
-    def __init__(self, pred: xr.Dataset, scan: str | None = None, *,
-                 max_points: int = MAX_POINTS, width: int = 900, height: int = 230) -> None:
-        from bokeh.models import ColumnDataSource, Legend, LegendItem
-        from bokeh.plotting import figure
-
-        self._pred = select_scan(pred, scan)
-        self._source_words = provenance(pred)
-        self.max_points = max_points
-        fig = figure(width=width, height=height, tools="xpan,xwheel_zoom,reset,save",
-                     title="Click a cell of an FC matrix to see its two ROIs' time series")
-        self.sources, items = {}, []
-        for key, color, dash in self._LINES:
-            self.sources[key] = ColumnDataSource({"t": [], "y": []})
-            line = fig.line("t", "y", source=self.sources[key], color=color, line_dash=dash,
-                            line_width=1.4)
-            items.append(LegendItem(label=key, renderers=[line]))
-        self.legend = Legend(items=items, orientation="horizontal", location="top_left",
-                             label_text_font_size="8pt", background_fill_alpha=0.6)
-        fig.add_layout(self.legend, "above")
-        fig.xaxis.axis_label = "time (s)"
-        fig.title.text_font_size = "10pt"
-        self.figure = fig
-
-    def update(self, roi_a: int | str, roi_b: int | str) -> None:
-        """Show ROIs ``roi_a`` and ``roi_b`` (indices or names)."""
-        one = self._pred
-        i, j = _roi_index(one, roi_a), _roi_index(one, roi_b)
-        t = one.time.values
-        names = one.roi.values.astype(str)
-        nets = one.network.values.astype(str)
-        for item, (key, _, _) in zip(self.legend.items, self._LINES):
-            var, which = key.split("_")
-            k = i if which == "a" else j
-            td, yd = minmax_decimate(t, one[var].values[:, k], self.max_points)
-            self.sources[key].data = {"t": td, "y": yd}
-            item.label = {"value": f"{names[k]} {'true' if var == 'true' else 'predicted'}"}
-        self.figure.title.text = (
-            f"{names[i]} ({network_short(nets[i])}) and {names[j]} ({network_short(nets[j])}), "
-            f"{one.scan.values[0]} ({self._source_words})"
-        )
