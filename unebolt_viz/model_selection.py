@@ -19,7 +19,7 @@ Cross-subject (unseen subjects)
 Scan-level splits are :class:`ScanSplit` objects: ``split.train``, ``split.val``,
 ``split.test`` are tuples of scan names. A "design" is a table with one row per scan and the
 columns ``scan`` and ``subject`` (``cohort.design`` of the simulator, or
-:func:`design_table` of a list of :class:`~unebolt_viz.data.pairing.ScanPair`).
+:func:`design_table` of a list of :class:`~unebolt_viz.io.pairing.ScanPair`).
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def intrascan_indices(n_windows: int, tr: float, ratios: Sequence[float] = (0.8,
 
 def intrascan_split(pair: Any, ratios: Sequence[float] = (0.8, 0.1, 0.1),
                     gap_seconds: float = GAP_SECONDS) -> dict[str, Any]:
-    """Split one :class:`~unebolt_viz.data.pairing.ScanPair` in time (see the module docstring).
+    """Split one :class:`~unebolt_viz.io.pairing.ScanPair` in time (see the module docstring).
 
     Returns
     -------

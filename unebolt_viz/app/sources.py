@@ -4,7 +4,7 @@ Three kinds of data source:
 
 ``embedded``
     The embedded simulated cohort with the predictions of the embedded checkpoint, shipped
-    in ``unebolt_viz/resources/embedded/`` (see ``scripts/train_embedded_checkpoint.py``).
+    inside the package, each model with its training record (command, seeds, split) beside it.
 ``real``
     The real DiFuMo-64 resting-state BOLD of ``../shared/data`` when present. It has no EEG,
     so only the true FC is shown (no prediction is invented).
@@ -322,7 +322,8 @@ def load_results(key: str, n_rois: int = 64, model: str | None = None,
         if n_rois not in catalog:
             raise FileNotFoundError(
                 f"No embedded predictions for {n_rois} ROIs (available: {sorted(catalog)}); "
-                "run scripts/train_embedded_checkpoint.py to make them."
+                "the installed package lacks them: reinstall unebolt_viz, or, in a clone of its "
+                "repository, run `python scripts/train_embedded_checkpoint.py` to make them."
             )
         models = catalog[n_rois]
         model = model if model in models else next(iter(models))

@@ -5,7 +5,7 @@ and ``sub-01/[ses-1/]func/sub-01_task-rest_run-1_bold.nii.gz`` (or, after extrac
 table such as ``derivatives/.../sub-01_task-rest_run-1_..._timeseries.tsv``). Runs are paired by
 their subject, session, task and run entities. Splits must keep all runs of a subject together:
 :func:`subject_groups` gives the groups for scikit-learn's group splitters, and
-:func:`runs_table` the design table that :mod:`unebolt_viz.data.splits` splits by subject.
+:func:`runs_table` the design table that :mod:`unebolt_viz.model_selection` splits by subject.
 """
 
 from __future__ import annotations
@@ -249,7 +249,7 @@ def runs_table(runs: Sequence[BIDSRun]):
     """A design table of the runs: one row per run, columns ``scan``, ``subject``, ``eeg``,
     ``bold``, ``confounds``.
 
-    It is what :mod:`unebolt_viz.data.splits` takes (``subject_split(runs_table(runs))``,
+    It is what :mod:`unebolt_viz.model_selection` takes (``subject_split(runs_table(runs))``,
     ``group_kfold(...)``): every subject's runs then land in one set.
     """
     import pandas as pd

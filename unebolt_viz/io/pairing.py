@@ -1,6 +1,6 @@
 """One scan's model-ready pair: EEG windows and the BOLD targets they predict.
 
-Simulation (:mod:`unebolt_viz.data.simulate`) and ingestion of real files both end in a
+Simulation (:mod:`unebolt_viz.simulation`) and ingestion of real files both end in a
 :class:`ScanPair`; training, inference and the apps start from it.
 """
 
@@ -40,7 +40,7 @@ class ScanPair:
         if n_w != n_t:
             raise InvalidDataError(
                 f"Scan {self.scan!r}: {n_w} EEG windows but {n_t} BOLD volumes; pair them with "
-                "unebolt_viz.data.ingest.pair_scan (it drops volumes without a full window)."
+                "unebolt_viz.io.pair_scan (it drops volumes without a full window)."
             )
         if not np.array_equal(self.windows.tr_index.values, self.bold.tr_index.values):
             raise InvalidDataError(f"Scan {self.scan!r}: windows and volumes have different tr_index.")

@@ -13,7 +13,7 @@ Three kinds of noise are added, as a scanner and a body add them:
 
 The "clean" BOLD is what the real tables hold (detrended and standardized, like the NeuroBOLT
 preprocessing); the targets are the paper's processing of it
-(:func:`unebolt_viz.data.preprocessing.bold_targets`). The noiseless BOLD goes through the same
+(:func:`unebolt_viz.preprocessing.bold_targets`). The noiseless BOLD goes through the same
 steps, and the correlation of the two processed series is each ROI's noise ceiling: no model that
 sees the neural activity perfectly could correlate better with the measured target.
 """

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..atlases import Atlas
-from ..data.containers import eeg_windows, roi_timeseries
 from .._utils import atomic_path
-from ..io.pairing import ScanPair
+from ..atlases import Atlas
 from ..conventions import WINDOW_SECONDS
+from ..data.containers import eeg_windows, roi_timeseries
+from ..io.pairing import ScanPair
 from ..preprocessing import regular_starts, window_starts, window_views
 from .bold import noise_ceiling as _noise_ceiling
 from .presets import SimulationParams, preset_params
@@ -234,7 +234,7 @@ class SimulatedCohort:
         return ds
 
     def pair(self, scan: str) -> ScanPair:
-        """The model-ready :class:`~unebolt_viz.data.pairing.ScanPair` of one scan."""
+        """The model-ready :class:`~unebolt_viz.io.pairing.ScanPair` of one scan."""
         return scan_pair(self.scan_data(scan), self.atlas)
 
     def pairs(self, scans: Sequence[str] | None = None) -> list[ScanPair]:
@@ -290,7 +290,7 @@ def simulate_cohort(preset: str = "tiny", seed: int = 0, atlas: Atlas | None = N
         Everything is deterministic from it; each scan draws from its own child stream.
     atlas : Atlas, optional
         The parcellation the BOLD is simulated on (default ``load_atlas("embedded", 64)``);
-        any :class:`~unebolt_viz.atlas.Atlas` works (embedded 64/128/256, DiFuMo).
+        any :class:`~unebolt_viz.atlases.Atlas` works (embedded 64/128/256, DiFuMo).
     condition : {"rest", "task"}
         Eyes-closed rest, or the auditory task at the second site (tones, targets, button
         presses; another cap with 23 channels shared with the resting cap).

@@ -16,7 +16,7 @@ Sources
     Each source carries Gaussian band-limited oscillations in five bands, with a band-specific
     spatial profile (posterior alpha, fronto-central theta, rolandic beta, diffuse delta and
     gamma) and an amplitude envelope whose log follows the source's latent activity with the
-    gains of :class:`~unebolt_viz.data.simulate.CouplingParams`; the subject's alpha peak lies
+    gains of :class:`~unebolt_viz.simulation.CouplingParams`; the subject's alpha peak lies
     between 8 and 12 Hz. A spatially correlated 1/f background (aperiodic exponent near 1.5),
     white sensor noise, blinks and an optional bad channel are added.
 

@@ -120,7 +120,7 @@ class SemiSyntheticCohort(SimulatedCohort):
         ds["bold_clean"] = (("volume", "roi"), clean)
         ds["targets"] = (("volume", "roi"), bold_targets(clean, tr))
         ds.attrs["description"] = (
-            "Semi-synthetic scan (unebolt_viz.data.simulate): the BOLD is real "
+            "Semi-synthetic scan (unebolt_viz.simulation): the BOLD is real "
             f"({real.attrs.get('source_file', 'given')}); the EEG is simulated from the latent "
             "activity estimated by Wiener deconvolution of the HRF; eeg in uV.")
         return ds

@@ -1,7 +1,8 @@
 """Windows and targets of ScanPairs as a torch Dataset, and batches of consecutive TRs.
 
 UnEBOLT's temporal-correlation loss needs each batch to hold consecutive TRs of one scan, in
-time order; only the order of the batches is shuffled (paper 000, section 2.2).
+time order; only the order of the batches is shuffled (Li et al., "A Unified Model for
+EEG-to-BOLD Translation and Functional Connectivity Reconstruction", MIDL 2026, section 2.2).
 :class:`ConsecutiveBatchSampler` cuts every contiguous run of volumes into blocks of
 ``batch_size`` windows and shuffles the blocks with a generator seeded by ``(seed, epoch)``,
 so that the order of any epoch can be rebuilt exactly when a run resumes. Under
@@ -46,7 +47,7 @@ class WindowDataset(Dataset):
 
     Windows stay the strided views of the ScanPairs (no copy of the recording); a batch is cut
     out, its channels put in the model's order, each channel's whole-window mean removed
-    (:func:`unebolt_viz.data.preprocessing.demean_windows`) and cast to float32 microvolts.
+    (:func:`unebolt_viz.preprocessing.demean_windows`) and cast to float32 microvolts.
 
     Parameters
     ----------
@@ -97,7 +98,7 @@ class WindowDataset(Dataset):
         if short:
             raise InvalidDataError(
                 f"Scans {short} have windows shorter than the model's {self.n_times} samples; "
-                "window the EEG at 200 Hz over 16 s (unebolt_viz.data.ingest)."
+                "window the EEG at 200 Hz over 16 s (unebolt_viz.io.eeg_windows_from_raw)."
             )
         lengths = np.array([p.n_windows for p in self.pairs])
         self.offsets = np.concatenate([[0], np.cumsum(lengths)])
@@ -116,13 +117,6 @@ class WindowDataset(Dataset):
     def n_outputs(self) -> int:
         """Number of ROIs."""
         return len(self.rois)
-
-    def locate(self, index: int) -> tuple[int, int]:
-        """(scan position, window position within the scan) of a global index."""
-        if not 0 <= index < len(self):
-            raise IndexError(f"index {index} out of range for {len(self)} windows")
-        k = int(np.searchsorted(self.offsets, index, side="right") - 1)
-        return k, int(index - self.offsets[k])
 
     def _cut(self, k: int, local: np.ndarray | slice) -> tuple[np.ndarray, np.ndarray]:
         windows = self._windows[k][local][:, self._channels[k], : self.n_times]

@@ -40,7 +40,7 @@ import torch
 import torch.distributed as dist
 
 __all__ = ["DistInfo", "init_distributed", "distributed_info", "gather_cat", "barrier",
-           "cleanup_distributed", "is_main_process"]
+           "cleanup_distributed"]
 
 
 @dataclass(frozen=True)
@@ -109,11 +109,6 @@ def cleanup_distributed() -> None:
     """Leave the process group (no-op when none)."""
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
-
-
-def is_main_process() -> bool:
-    """True on rank 0 or outside a distributed run."""
-    return distributed_info().is_main
 
 
 def barrier() -> None:
