@@ -119,6 +119,78 @@ def log_amplitudes(atlas: Atlas, params: SimulationParams, latent: np.ndarray,
     return np.clip(out, -3.0, 3.0)
 
 
+_ScanKey = tuple[str, int, int]  # (condition, subject index, session): a scan's stream key
+
+
+@dataclass(frozen=True)
+class _ScanTiming:
+    """Where the EEG and the latent node grid sit relative to the first volume."""
+
+    lead: float  # s of EEG recorded before the first volume
+    n_pad: int  # nodes before the first volume, so the HRF has a history
+    node_times: np.ndarray  # s, one node per TR
+    n_samples: int  # EEG samples
+
+
+def _scan_timing(spec: ScanSpec, params: SimulationParams, rng: np.random.Generator
+                 ) -> _ScanTiming:
+    """The EEG lead (whole samples), the padded node grid and the EEG length of a scan."""
+    tr, sfreq, n_vol = params.tr, params.sfreq, spec.n_volumes
+    lead = round(rng.uniform(*params.eeg_lead) * sfreq) / sfreq
+    n_pad = int(np.ceil(HRF_LENGTH_S / tr)) + 1
+    n_after = int(np.ceil(EEG_TAIL_S / tr)) + 2
+    node_times = (np.arange(n_pad + n_vol + n_after) - n_pad) * tr
+    n_samples = int(round((lead + n_vol * tr + EEG_TAIL_S) * sfreq))
+    return _ScanTiming(lead, n_pad, node_times, n_samples)
+
+
+def _scan_latent(atlas: Atlas, params: SimulationParams, seed: int, key: _ScanKey,
+                 timing: _ScanTiming, n_vol: int, latent: np.ndarray | None
+                 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """The latent activity (drawn unless given) plus, for the task, the events it evokes.
+
+    Returns
+    -------
+    latent : ndarray
+        (n_nodes, n_rois), the task drive included.
+    events : (ndarray, ndarray)
+        Event times (s) and types; empty at rest.
+    """
+    node_times = timing.node_times
+    if latent is None:
+        loadings = roi_loadings(atlas.network, params.global_weight, params.network_weight,
+                                params.subcortical_network_weight, rng_for(seed, "organisation"))
+        latent = latent_activity(atlas.network, node_times.size, params.tr,
+                                 rng_for(seed, *key, "latent"), loadings,
+                                 params.dmn_dan_correlation, params.neural_exponent)
+    events = (np.empty(0), np.empty(0, dtype=object))
+    if params.condition == "task":
+        events = task_events(params, n_vol * params.tr, rng_for(seed, *key, "events"))
+        latent = latent + _event_drive(atlas, node_times, *events, params.event_drive)
+    return latent, events
+
+
+def _scan_eeg(subject: SubjectEEG, params: SimulationParams, seed: int, key: _ScanKey,
+              timing: _ScanTiming, log_amp: np.ndarray,
+              events: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The scan's EEG (channel, sample) in uV with its artifacts, and the blink times (s).
+
+    Blink times are on the EEG clock (from its first sample).
+    """
+    sfreq, lead = params.sfreq, timing.lead
+    rngs = {name: rng_for(seed, *key, "eeg", name) for name in (*BANDS, "background", "noise")}
+    eeg = synthesize_eeg(subject, log_amp, timing.node_times, timing.n_samples, sfreq, -lead,
+                         params, rngs)
+    artifact_rng = rng_for(seed, *key, "artifacts")
+    blinks = add_blinks(eeg, subject.head, sfreq, params.blink_rate, params.blink_uv,
+                        artifact_rng)
+    if params.bad_channel is not None:
+        add_bad_channel(eeg, params.channels.index(params.bad_channel), sfreq, artifact_rng)
+    if params.condition == "task":
+        _add_task_evoked(eeg, subject, params, events, lead)
+    return eeg, blinks
+
+
 def simulate_scan(spec: ScanSpec, atlas: Atlas, params: SimulationParams, seed: int,
                   preset: str = "custom", data_source: str = "simulated",
                   latent: np.ndarray | None = None, include_eeg: bool = True) -> xr.Dataset:
@@ -145,47 +217,20 @@ def simulate_scan(spec: ScanSpec, atlas: Atlas, params: SimulationParams, seed: 
     xarray.Dataset
         See :meth:`unebolt_viz.data.simulate.SimulatedCohort.scan_data`.
     """
-    tr, sfreq, n_vol = params.tr, params.sfreq, spec.n_volumes
     key = (params.condition, spec.subject_index, spec.session)
     subject, delays = subject_traits(atlas, params, seed, spec.subject_index)
-
-    lead = round(rng_for(seed, *key, "timing").uniform(*params.eeg_lead) * sfreq) / sfreq
-    n_pad = int(np.ceil(HRF_LENGTH_S / tr)) + 1
-    n_after = int(np.ceil(EEG_TAIL_S / tr)) + 2
-    node_times = (np.arange(n_pad + n_vol + n_after) - n_pad) * tr
-    n_samples = int(round((lead + n_vol * tr + EEG_TAIL_S) * sfreq))
-
-    if latent is None:
-        loadings = roi_loadings(atlas.network, params.global_weight, params.network_weight,
-                                params.subcortical_network_weight, rng_for(seed, "organisation"))
-        latent = latent_activity(atlas.network, node_times.size, tr, rng_for(seed, *key, "latent"),
-                                 loadings, params.dmn_dan_correlation, params.neural_exponent)
-    events = (np.empty(0), np.empty(0, dtype=object))
-    if params.condition == "task":
-        events = task_events(params, n_vol * tr, rng_for(seed, *key, "events"))
-        latent = latent + _event_drive(atlas, node_times, *events, params.event_drive)
-
-    bold = simulate_bold(latent, n_pad, n_vol, tr, atlas.network, params,
+    timing = _scan_timing(spec, params, rng_for(seed, *key, "timing"))
+    latent, events = _scan_latent(atlas, params, seed, key, timing, spec.n_volumes, latent)
+    bold = simulate_bold(latent, timing.n_pad, spec.n_volumes, params.tr, atlas.network, params,
                          rng_for(seed, *key, "bold"), delays)
-
     log_amp = log_amplitudes(atlas, params, latent, rng_for(seed, *key, "envelopes"))
     if include_eeg:
-        rngs = {name: rng_for(seed, *key, "eeg", name) for name in (*BANDS, "background", "noise")}
-        eeg = synthesize_eeg(subject, log_amp, node_times, n_samples, sfreq, -lead, params, rngs)
-        artifact_rng = rng_for(seed, *key, "artifacts")
-        blinks = add_blinks(eeg, subject.head, sfreq, params.blink_rate, params.blink_uv,
-                            artifact_rng)
-        if params.bad_channel is not None:
-            add_bad_channel(eeg, params.channels.index(params.bad_channel), sfreq, artifact_rng)
-        if params.condition == "task":
-            _add_task_evoked(eeg, subject, params, events, lead)
+        eeg, blinks = _scan_eeg(subject, params, seed, key, timing, log_amp, events)
     else:
         eeg = np.zeros((len(params.channels), 0), dtype=np.float32)
         blinks = np.empty(0)
-
-    volume_sample = np.round((np.arange(n_vol) * tr + lead) * sfreq).astype(np.int64)
-    _, head_pos = electrode_positions(params.channels)
-    roi = atlas.roi_coords()
+    volume_sample = np.round((np.arange(spec.n_volumes) * params.tr + timing.lead)
+                             * params.sfreq).astype(np.int64)
     volume_dims = ("volume", "roi")
     ds = xr.Dataset(
         {
@@ -201,48 +246,63 @@ def simulate_scan(spec: ScanSpec, atlas: Atlas, params: SimulationParams, seed: 
             "hrf_delay": ("roi", delays),
             "event_time": ("event", events[0].astype(float)),
             "event_type": ("event", np.asarray(events[1], dtype=object)),
-            "blink_time": ("blink", blinks - lead),
+            "blink_time": ("blink", blinks - timing.lead),
         },
-        coords={
-            "channel": ("channel", np.array(params.channels, dtype=object)),
-            "ch_x": ("channel", head_pos[:, 0]),
-            "ch_y": ("channel", head_pos[:, 1]),
-            "ch_z": ("channel", head_pos[:, 2]),
-            "volume": ("volume", np.arange(n_vol)),
-            "volume_time": ("volume", np.arange(n_vol) * tr),
-            "node_time": ("node", node_times),
-            "band": ("band", np.array(BANDS, dtype=object)),
-            **roi,
-        },
-        attrs={
-            "data_source": data_source,
-            "scan": spec.scan,
-            "subject": spec.subject,
-            "session": spec.session,
-            "site": params.site,
-            "condition": params.condition,
-            "tr": tr,
-            "sfreq": sfreq,
-            "eeg_t_start": -lead,
-            "eeg_units": "uV",
-            "reference": params.reference,
-            "alpha_peak_hz": subject.alpha_peak,
-            "aperiodic_exponent": subject.aperiodic_exponent,
-            "atlas": atlas.name,
-            "seed": int(seed),
-            "preset": preset,
-            "params": params.to_json(),
-            "simulator_version": SIMULATOR_VERSION,
-            "description": (
-                "Simulated simultaneous EEG-fMRI scan (unebolt_viz.data.simulate): times in s "
-                "from the first volume; eeg in uV referenced to "
-                f"{params.reference}; bold_raw in scanner units; bold_clean detrended and "
-                "z-scored; targets = the paper's processing of bold_clean."
-            ),
-        },
+        coords=_scan_coords(atlas, params, timing, spec.n_volumes),
+        attrs=_scan_attrs(spec, atlas, params, seed, subject, timing.lead, preset, data_source),
     )
     ds["eeg"].attrs["units"] = "uV"
     return ds
+
+
+def _scan_coords(atlas: Atlas, params: SimulationParams, timing: _ScanTiming, n_vol: int
+                 ) -> dict[str, tuple[str, np.ndarray]]:
+    """Coordinates of a scan's Dataset: channels with their head positions, volumes, nodes,
+    bands and the atlas ROIs."""
+    _, head_pos = electrode_positions(params.channels)
+    return {
+        "channel": ("channel", np.array(params.channels, dtype=object)),
+        "ch_x": ("channel", head_pos[:, 0]),
+        "ch_y": ("channel", head_pos[:, 1]),
+        "ch_z": ("channel", head_pos[:, 2]),
+        "volume": ("volume", np.arange(n_vol)),
+        "volume_time": ("volume", np.arange(n_vol) * params.tr),
+        "node_time": ("node", timing.node_times),
+        "band": ("band", np.array(BANDS, dtype=object)),
+        **atlas.roi_coords(),
+    }
+
+
+def _scan_attrs(spec: ScanSpec, atlas: Atlas, params: SimulationParams, seed: int,
+                subject: SubjectEEG, lead: float, preset: str, data_source: str
+                ) -> dict[str, object]:
+    """Attributes of a scan's Dataset: its identity, timing, subject traits and provenance."""
+    return {
+        "data_source": data_source,
+        "scan": spec.scan,
+        "subject": spec.subject,
+        "session": spec.session,
+        "site": params.site,
+        "condition": params.condition,
+        "tr": params.tr,
+        "sfreq": params.sfreq,
+        "eeg_t_start": -lead,
+        "eeg_units": "uV",
+        "reference": params.reference,
+        "alpha_peak_hz": subject.alpha_peak,
+        "aperiodic_exponent": subject.aperiodic_exponent,
+        "atlas": atlas.name,
+        "seed": int(seed),
+        "preset": preset,
+        "params": params.to_json(),
+        "simulator_version": SIMULATOR_VERSION,
+        "description": (
+            "Simulated simultaneous EEG-fMRI scan (unebolt_viz.data.simulate): times in s "
+            "from the first volume; eeg in uV referenced to "
+            f"{params.reference}; bold_raw in scanner units; bold_clean detrended and "
+            "z-scored; targets = the paper's processing of bold_clean."
+        ),
+    }
 
 
 def _add_task_evoked(eeg: np.ndarray, subject: SubjectEEG, params: SimulationParams,

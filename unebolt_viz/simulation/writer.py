@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from .._utils import atomic_path
 
@@ -91,6 +92,96 @@ def _write_brainvision(folder: Path, base: str, eeg_uv: np.ndarray, sfreq: float
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
+def _write_dataset_files(cohort, root: Path, names: list[str], atlas_label: str) -> list[Path]:
+    """The dataset-level files: description, participants and the atlas ROI table."""
+    description = {
+        "Name": f"unebolt_viz {cohort.data_source} EEG-fMRI cohort ({cohort.preset}, "
+                f"{cohort.condition})",
+        "BIDSVersion": "1.9.0",
+        "DatasetType": "raw",
+        "data_source": cohort.data_source,
+        "GeneratedBy": [{"Name": "unebolt_viz.data.simulate", "Description":
+                         "Simulated data: not a recording of any person."}],
+        "seed": cohort.seed,
+        "preset": cohort.preset,
+    }
+    written = [root / "dataset_description.json"]
+    _write_text(written[-1], json.dumps(description, indent=2))
+    design = cohort.design[cohort.design["scan"].isin(names)]
+    participants = pd.DataFrame({
+        "participant_id": [f"sub-{bids_names(s, cohort.condition)['sub']}" for s in design["scan"]],
+        "site": design["site"].to_numpy(),
+    }).drop_duplicates("participant_id")
+    written.append(root / "participants.tsv")
+    _write_tsv(written[-1], participants)
+    written.append(root / f"atlas-{atlas_label}_rois.tsv")
+    _write_tsv(written[-1], cohort.atlas.roi_table())
+    return written
+
+
+def _brainvision_events(ds: xr.Dataset) -> list[dict]:
+    """pybv events of a scan: a trigger at every volume, then its task events, by onset."""
+    sfreq = float(ds.attrs["sfreq"])
+    lead = -float(ds.attrs["eeg_t_start"])
+    events = [{"onset": int(s), "description": 149, "type": "Response"}
+              for s in ds["volume_sample"].values]
+    for t, kind in zip(ds["event_time"].values, ds["event_type"].values):
+        kind_type, code = _EVENT_CODES[str(kind)]
+        events.append({"onset": int(round((t + lead) * sfreq)), "description": code,
+                       "type": kind_type})
+    events.sort(key=lambda e: e["onset"])
+    return events
+
+
+def _write_eeg_files(ds: xr.Dataset, folder: Path, ent: dict[str, str]) -> list[Path]:
+    """A scan's BrainVision EEG and its JSON sidecar."""
+    prefix = ent["prefix"]
+    sfreq = float(ds.attrs["sfreq"])
+    written = _write_brainvision(folder, f"{prefix}_eeg", ds["eeg"].values, sfreq,
+                                 [str(c) for c in ds["channel"].values],
+                                 str(ds.attrs["reference"]), _brainvision_events(ds))
+    sidecar = {
+        "TaskName": ent["task"],
+        "SamplingFrequency": sfreq,
+        "EEGReference": str(ds.attrs["reference"]),
+        "PowerLineFrequency": 50,
+        "EEGChannelCount": int(ds.sizes["channel"]),
+        "RecordingDuration": ds.sizes["sample"] / sfreq,
+        "VolumeTriggerMarker": VOLUME_MARKER,
+        "data_source": ds.attrs["data_source"],
+    }
+    written.append(folder / f"{prefix}_eeg.json")
+    _write_text(written[-1], json.dumps(sidecar, indent=2))
+    return written
+
+
+def _write_func_files(ds: xr.Dataset, folder: Path, ent: dict[str, str], roi_names: list[str],
+                      atlas_label: str) -> list[Path]:
+    """A scan's ROI-table BOLD with its JSON sidecar, and its events table (task only)."""
+    prefix = ent["prefix"]
+    table = pd.DataFrame(ds["bold_clean"].values, columns=roi_names)
+    written = [folder / f"{prefix}_atlas-{atlas_label}_bold.tsv"]
+    _write_tsv(written[-1], table)
+    bold_sidecar = {
+        "TaskName": ent["task"],
+        "RepetitionTime": float(ds.attrs["tr"]),
+        "NumberOfVolumes": int(ds.sizes["volume"]),
+        "Units": "z-score (detrended, standardized ROI means)",
+        "Atlas": atlas_label,
+        "AtlasTable": f"atlas-{atlas_label}_rois.tsv",
+        "data_source": ds.attrs["data_source"],
+    }
+    written.append(folder / f"{prefix}_atlas-{atlas_label}_bold.json")
+    _write_text(written[-1], json.dumps(bold_sidecar, indent=2))
+    if ds.sizes["event"]:
+        ev = pd.DataFrame({"onset": ds["event_time"].values,
+                           "duration": np.where(ds["event_type"].values == "press", 0.0, 0.1),
+                           "trial_type": [str(k) for k in ds["event_type"].values]})
+        written.append(folder / f"{prefix}_events.tsv")
+        _write_tsv(written[-1], ev, float_format="%.6f")
+    return written
+
+
 def write_recordings(cohort, root: str | os.PathLike, scans: Sequence[str] | None = None
                      ) -> list[Path]:
     """Write a cohort's scans as BrainVision EEG and ROI-table BOLD files (layout above).
@@ -113,88 +204,11 @@ def write_recordings(cohort, root: str | os.PathLike, scans: Sequence[str] | Non
     names = cohort.scans if scans is None else list(scans)
     atlas = cohort.atlas
     atlas_label = f"{atlas.name}{atlas.n_rois}"
-    written: list[Path] = []
-
-    description = {
-        "Name": f"unebolt_viz {cohort.data_source} EEG-fMRI cohort ({cohort.preset}, "
-                f"{cohort.condition})",
-        "BIDSVersion": "1.9.0",
-        "DatasetType": "raw",
-        "data_source": cohort.data_source,
-        "GeneratedBy": [{"Name": "unebolt_viz.data.simulate", "Description":
-                         "Simulated data: not a recording of any person."}],
-        "seed": cohort.seed,
-        "preset": cohort.preset,
-    }
-    path = root / "dataset_description.json"
-    _write_text(path, json.dumps(description, indent=2))
-    written.append(path)
-    design = cohort.design[cohort.design["scan"].isin(names)]
-    participants = pd.DataFrame({
-        "participant_id": [f"sub-{bids_names(s, cohort.condition)['sub']}" for s in design["scan"]],
-        "site": design["site"].to_numpy(),
-    }).drop_duplicates("participant_id")
-    path = root / "participants.tsv"
-    _write_tsv(path, participants)
-    written.append(path)
-    path = root / f"atlas-{atlas_label}_rois.tsv"
-    _write_tsv(path, atlas.roi_table())
-    written.append(path)
-
+    written = _write_dataset_files(cohort, root, names, atlas_label)
     for scan in names:
         ds = cohort.scan_data(scan)
         ent = bids_names(scan, cohort.condition)
         session = root / f"sub-{ent['sub']}" / f"ses-{ent['ses']}"
-        prefix = ent["prefix"]
-        sfreq = float(ds.attrs["sfreq"])
-        lead = -float(ds.attrs["eeg_t_start"])
-
-        events = [{"onset": int(s), "description": 149, "type": "Response"}
-                  for s in ds["volume_sample"].values]
-        for t, kind in zip(ds["event_time"].values, ds["event_type"].values):
-            kind_type, code = _EVENT_CODES[str(kind)]
-            events.append({"onset": int(round((t + lead) * sfreq)), "description": code,
-                           "type": kind_type})
-        events.sort(key=lambda e: e["onset"])
-        written += _write_brainvision(session / "eeg", f"{prefix}_eeg", ds["eeg"].values, sfreq,
-                                      [str(c) for c in ds["channel"].values],
-                                      str(ds.attrs["reference"]), events)
-        sidecar = {
-            "TaskName": ent["task"],
-            "SamplingFrequency": sfreq,
-            "EEGReference": str(ds.attrs["reference"]),
-            "PowerLineFrequency": 50,
-            "EEGChannelCount": int(ds.sizes["channel"]),
-            "RecordingDuration": ds.sizes["sample"] / sfreq,
-            "VolumeTriggerMarker": VOLUME_MARKER,
-            "data_source": ds.attrs["data_source"],
-        }
-        path = session / "eeg" / f"{prefix}_eeg.json"
-        _write_text(path, json.dumps(sidecar, indent=2))
-        written.append(path)
-
-        func = session / "func"
-        table = pd.DataFrame(ds["bold_clean"].values, columns=list(atlas.roi))
-        path = func / f"{prefix}_atlas-{atlas_label}_bold.tsv"
-        _write_tsv(path, table)
-        written.append(path)
-        bold_sidecar = {
-            "TaskName": ent["task"],
-            "RepetitionTime": float(ds.attrs["tr"]),
-            "NumberOfVolumes": int(ds.sizes["volume"]),
-            "Units": "z-score (detrended, standardized ROI means)",
-            "Atlas": atlas_label,
-            "AtlasTable": f"atlas-{atlas_label}_rois.tsv",
-            "data_source": ds.attrs["data_source"],
-        }
-        path = func / f"{prefix}_atlas-{atlas_label}_bold.json"
-        _write_text(path, json.dumps(bold_sidecar, indent=2))
-        written.append(path)
-        if ds.sizes["event"]:
-            ev = pd.DataFrame({"onset": ds["event_time"].values,
-                               "duration": np.where(ds["event_type"].values == "press", 0.0, 0.1),
-                               "trial_type": [str(k) for k in ds["event_type"].values]})
-            path = func / f"{prefix}_events.tsv"
-            _write_tsv(path, ev, float_format="%.6f")
-            written.append(path)
+        written += _write_eeg_files(ds, session / "eeg", ent)
+        written += _write_func_files(ds, session / "func", ent, list(atlas.roi), atlas_label)
     return written
