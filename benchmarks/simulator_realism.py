@@ -52,8 +52,8 @@ def difumo64_atlas(shared: Path):
 
 
 def real_bold_stats(shared: Path) -> dict:
-    from unebolt_viz.preprocessing import bold_targets
     from unebolt_viz.datasets.neurobolt import load_neurobolt_rest
+    from unebolt_viz.preprocessing import bold_targets
     from unebolt_viz.simulation.realism import lag1_autocorrelation, within_between_fc
 
     scans = load_neurobolt_rest(shared)

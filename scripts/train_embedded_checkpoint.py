@@ -101,8 +101,8 @@ def _write_json(path: Path, payload: dict[str, Any]) -> None:
 
 def _save_predictions(pred, path: Path) -> None:
     """netCDF with float32, compressed values (the app's files stay small)."""
-    from unebolt_viz.data.containers import validate_predictions
     from unebolt_viz._utils import atomic_path
+    from unebolt_viz.data.containers import validate_predictions
 
     validate_predictions(pred)
     pred = pred.assign(true=pred["true"].astype(np.float32), pred=pred["pred"].astype(np.float32))
@@ -163,9 +163,9 @@ def run_level(n_rois: int, args: argparse.Namespace, command: str) -> None:
     import torch
 
     import unebolt_viz as uv
-    from unebolt_viz.simulation import simulate_cohort
     from unebolt_viz.model_selection import subject_split
     from unebolt_viz.models import build_model, load_model, save_model
+    from unebolt_viz.simulation import simulate_cohort
     from unebolt_viz.training import predict, train_model
 
     torch.set_num_threads(args.threads)

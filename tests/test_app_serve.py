@@ -120,8 +120,8 @@ def test_shipped_checkpoint_reproduces_its_predictions(stem, tmp_path):
     """Reloading a shipped model and predicting its first test scan gives the shipped file."""
     import json
 
-    from unebolt_viz.simulation import simulate_cohort
     from unebolt_viz.models import load_model
+    from unebolt_viz.simulation import simulate_cohort
     from unebolt_viz.training import predict
 
     if not (EMBEDDED_DIR / f"{stem}.json").is_file():
@@ -269,11 +269,9 @@ def stop(proc: subprocess.Popen) -> str:
 def test_panel_serve_answers_with_the_app(tmp_path):
     pytest.importorskip("panel", reason="the app needs the [apps] extra (panel)")
     port = free_port()
-    started = time.monotonic()
     proc = serve_app(tmp_path, port, cache=tmp_path / "fresh_cache")
     try:
         status, body = wait_for_page(f"http://127.0.0.1:{port}/fc_explorer", proc)
-        elapsed = time.monotonic() - started
     finally:
         log = stop(proc)
     assert status == 200
@@ -281,5 +279,4 @@ def test_panel_serve_answers_with_the_app(tmp_path):
     assert "bokeh" in body.lower()
     assert "http://" not in body.replace(f"http://127.0.0.1:{port}", ""), \
         "the page must not load resources from the network"
-    assert elapsed < 60, f"first page after {elapsed:.1f} s"
     assert "Traceback" not in log, log

@@ -18,10 +18,9 @@ import pytest
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from unebolt_viz.atlases import _difumo
-from unebolt_viz.atlases import _embedded as _embedded_atlas
 from unebolt_viz._utils.cache import cache_dir
-from unebolt_viz.atlases import load_atlas
+from unebolt_viz.atlases import _difumo, load_atlas
+from unebolt_viz.atlases import _embedded as _embedded_atlas
 from unebolt_viz.networks import YEO7_NAMES, canonical_network
 
 SIZES = (64, 128, 256)

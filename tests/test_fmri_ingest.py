@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from scipy.signal import butter, detrend, filtfilt
 
+from unebolt_viz.datasets.neurobolt import difumo_roi_table
 from unebolt_viz.io.fmri import (
     MOTION_COLUMNS,
     BOLDFileError,
@@ -18,7 +19,6 @@ from unebolt_viz.io.fmri import (
     read_roi_table,
 )
 from unebolt_viz.preprocessing import bold_targets
-from unebolt_viz.datasets.neurobolt import difumo_roi_table
 
 nib = pytest.importorskip("nibabel")
 

@@ -1,9 +1,9 @@
 """Packaging: environment.yml and pyproject.toml list the same dependencies."""
 
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,7 +19,7 @@ def _name(spec: str) -> str:
 def _pyproject_requirements() -> dict[str, str]:
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     specs = list(meta["dependencies"])
-    for extra, reqs in meta["optional-dependencies"].items():
+    for reqs in meta["optional-dependencies"].values():
         specs += [r for r in reqs if not r.startswith("unebolt_viz")]
     return {_name(s): s.replace(" ", "") for s in specs}
 

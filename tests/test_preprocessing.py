@@ -8,7 +8,12 @@ import unebolt_viz as uv
 from unebolt_viz.data import InvalidDataError
 from unebolt_viz.io.pairing import ScanPair
 from unebolt_viz.preprocessing import (
-    bold_targets, demean_windows, regular_starts, window_starts, window_views)
+    bold_targets,
+    demean_windows,
+    regular_starts,
+    window_starts,
+    window_views,
+)
 
 
 def test_bold_targets_match_independent_scipy(rng):

@@ -1,8 +1,6 @@
-"""The simulated cohort: design, pairing, determinism, speed and the noise ceiling."""
+"""The simulated cohort: design, pairing, determinism and the noise ceiling."""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pytest
@@ -23,15 +21,10 @@ def tiny():
     return simulate_cohort("tiny", seed=0, progress=False)
 
 
-def test_tiny_cohort_is_generated_in_under_five_seconds():
-    import mne  # noqa: F401  (import time is not generation time)
-    import scipy.signal  # noqa: F401
-
-    start = time.perf_counter()
+def test_tiny_cohort_has_enough_windows_for_a_tiny_model():
+    # How long it takes is measured in benchmarks/bench_simulator.py, not asserted here.
     cohort = simulate_cohort("tiny", seed=123, progress=False)
     pairs = cohort.pairs()
-    elapsed = time.perf_counter() - start
-    assert elapsed < 5.0, f"tiny cohort took {elapsed:.1f} s"
     assert len(pairs) == PRESETS["tiny"]["rest"]["n_scans"]
     assert sum(p.n_windows for p in pairs) > 250  # enough windows to fit a tiny model
 

@@ -83,8 +83,8 @@ def test_hrf_deconvolution_recovers_a_latent_signal():
 def test_semi_synthetic_cohort_keeps_the_real_bold():
     if not (SHARED / "neurobolt_rest_difumo64").is_dir():
         pytest.skip(f"real ROI tables not found at {SHARED / 'neurobolt_rest_difumo64'}")
-    from unebolt_viz.preprocessing import bold_targets
     from unebolt_viz.datasets.neurobolt import load_neurobolt_rest
+    from unebolt_viz.preprocessing import bold_targets
 
     real = load_neurobolt_rest(SHARED, scans=["sub01-scan01"])
     cohort = semi_synthetic_cohort({k: v.isel(time=slice(0, 150)) for k, v in real.items()},

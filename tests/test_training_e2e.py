@@ -34,10 +34,10 @@ def one_thread():
 
 def test_trained_unebolt_beats_untrained_and_constant_on_unseen_subject(tmp_path, one_thread):
     from unebolt_viz.data import predictions
-    from unebolt_viz.simulation import simulate_cohort
-    from unebolt_viz.model_selection import ScanSplit, check_split
     from unebolt_viz.metrics import evaluate
+    from unebolt_viz.model_selection import ScanSplit, check_split
     from unebolt_viz.models import build_model
+    from unebolt_viz.simulation import simulate_cohort
     from unebolt_viz.training import TrainConfig, Trainer, predict
 
     cohort = simulate_cohort("tiny", seed=0, progress=False)
