@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from .._utils import atomic_path, cache_dir
-from ._base import Atlas, SurfaceMesh
 from ..networks import YEO7_NAMES
+from ._base import Atlas, SurfaceMesh
 
 __all__ = ["load_embedded_atlas", "embedded_grayordinate_labels", "load_fs_lr_mesh",
            "EMBEDDED_SIZES"]

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..networks import canonical_network
 from ..atlases._difumo import hemisphere_of
 from ..data.containers import InvalidDataError, roi_timeseries
+from ..networks import canonical_network
 
 __all__ = [
     "NEUROBOLT_TR",
