@@ -14,18 +14,42 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from ..conventions import INPUT_SCALE_UV, N_TIMES, SFREQ
+from ..conventions import INPUT_SCALE_UV, N_TIMES, PAPER_CHANNELS, SFREQ
+from .labram import MAX_PATCHES, PATCH_SIZE, labram_channel_rows
+from .presets import MODEL_NAMES, preset_hparams
 
 #: Parameter names (last component) of LaBraM's tokens and embedding tables.
 _EMBEDDING_PARAM_NAMES = frozenset({"cls_token", "pos_embed", "time_embed", "roi_lut"})
 _SPATIOTEMPORAL_PREFIX = "spatiotemporal"
+#: Every model class by its ``name``, filled as the classes are defined.
+_MODEL_CLASSES: dict[str, type[EEGModelMixin]] = {}
 
 
 class EEGModelMixin:
-    """Attributes, config and optimiser groups shared by all torch models of the package.
+    """The constructor, attributes, config and optimiser groups of all torch models.
 
-    Subclasses are ``nn.Module`` s that call :meth:`_init_contract` first in ``__init__``
-    and set the class attribute ``name`` (a key of ``MODEL_NAMES``).
+    A model class derives from ``EEGModelMixin`` and ``nn.Module`` (in that order), sets the
+    class attribute ``name`` (a key of ``MODEL_NAMES``, which also registers the class for
+    :meth:`from_config`) and implements ``_build(hparams)``, which creates its layers, and
+    ``forward``. The constructor below is shared by all of them.
+
+    Parameters
+    ----------
+    n_outputs : int
+        Number of ROIs P predicted (64, 128 or 256 DiFuMo modes in the paper).
+    ch_names : sequence of str
+        EEG channels in input order; any subset of LaBraM's channel list (default: the 26
+        channels of the paper).
+    n_times : int
+        Samples per window (3200: 16 s); a multiple of 200 up to 3200.
+    sfreq : float
+        Sampling rate; must be 200 Hz.
+    preset : str
+        Size: ``"paper"``, ``"compact"`` or ``"tiny"`` (see :mod:`unebolt_viz.models.presets`).
+    seed : int or None
+        Seed of the weight initialisation; the global torch generator is left untouched.
+    **overrides
+        Any hyperparameter of the model's preset, by name.
     """
 
     name: ClassVar[str] = ""
@@ -37,33 +61,25 @@ class EEGModelMixin:
     seed: int | None
     hparams: dict[str, Any]
 
-    def _init_contract(
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("name"):
+            _MODEL_CLASSES[cls.name] = cls
+
+    def __init__(
         self,
         *,
         n_outputs: int,
-        ch_names: Sequence[str],
-        n_times: int,
-        sfreq: float,
-        preset: str,
-        seed: int | None,
-        hparams: dict[str, Any],
+        ch_names: Sequence[str] = PAPER_CHANNELS,
+        n_times: int = N_TIMES,
+        sfreq: float = SFREQ,
+        preset: str = "paper",
+        seed: int | None = None,
+        **overrides: Any,
     ) -> None:
-        from .labram import MAX_PATCHES, PATCH_SIZE, labram_channel_rows
-
-        if not isinstance(n_outputs, int) or isinstance(n_outputs, bool) or n_outputs < 1:
-            raise ValueError(
-                f"n_outputs must be a positive int (number of ROIs), got {n_outputs!r}"
-            )
-        if float(sfreq) != SFREQ:
-            raise ValueError(
-                f"sfreq={sfreq}: the models take EEG at {SFREQ:g} Hz (LaBraM's 1-s patches of "
-                f"{PATCH_SIZE} samples); resample the recording first"
-            )
-        if n_times % PATCH_SIZE or not 0 < n_times // PATCH_SIZE <= MAX_PATCHES:
-            raise ValueError(
-                f"n_times={n_times} must be a multiple of {PATCH_SIZE} with at most "
-                f"{MAX_PATCHES} patches (16 s); the paper uses {N_TIMES}"
-            )
+        super().__init__()
+        hparams = resolve_hparams(self.name, preset, overrides)
+        _check_sizes(n_outputs, n_times, sfreq)
         self.ch_names, _ = labram_channel_rows(ch_names)
         self.n_outputs = n_outputs
         self.n_times = int(n_times)
@@ -71,6 +87,12 @@ class EEGModelMixin:
         self.preset = preset
         self.seed = seed
         self.hparams = dict(hparams)
+        with seeded(seed):
+            self._build(hparams)
+
+    def _build(self, hparams: dict[str, Any]) -> None:
+        """Create the layers from the resolved hyperparameters (called under the seed)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _build(hparams)")
 
     @property
     def n_chans(self) -> int:
@@ -93,11 +115,13 @@ class EEGModelMixin:
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> nn.Module:
         """Rebuild a freshly initialised model from :meth:`get_config` output."""
-        from .factory import model_from_config
-
-        if config.get("name") != cls.name:
-            raise ValueError(f"config is for model {config.get('name')!r}, not {cls.name!r}")
-        return model_from_config(config)
+        name = config.get("name")
+        if cls.name and name != cls.name:
+            raise ValueError(f"config is for model {name!r}, not {cls.name!r}")
+        if name not in _MODEL_CLASSES:
+            raise ValueError(f"Unknown model {name!r}; choose one of {MODEL_NAMES}")
+        options = {key: value for key, value in config.items() if key != "name"}
+        return _MODEL_CLASSES[name](**options)
 
     def check_input(self, x: torch.Tensor) -> None:
         """Raise a ValueError unless ``x`` is a float tensor (batch, n_chans, n_times)."""
@@ -191,10 +215,24 @@ def _decay_exponent(parts: list[str], depth: int) -> int:
     return 0
 
 
+def _check_sizes(n_outputs: int, n_times: int, sfreq: float) -> None:
+    """Raise a ValueError unless the output count and window fit every model."""
+    if not isinstance(n_outputs, int) or isinstance(n_outputs, bool) or n_outputs < 1:
+        raise ValueError(f"n_outputs must be a positive int (number of ROIs), got {n_outputs!r}")
+    if float(sfreq) != SFREQ:
+        raise ValueError(
+            f"sfreq={sfreq}: the models take EEG at {SFREQ:g} Hz (LaBraM's 1-s patches of "
+            f"{PATCH_SIZE} samples); resample the recording first"
+        )
+    if n_times % PATCH_SIZE or not 0 < n_times // PATCH_SIZE <= MAX_PATCHES:
+        raise ValueError(
+            f"n_times={n_times} must be a multiple of {PATCH_SIZE} with at most "
+            f"{MAX_PATCHES} patches (16 s); the paper uses {N_TIMES}"
+        )
+
+
 def resolve_hparams(model_name: str, preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """The preset's hyperparameters of ``model_name`` updated by ``overrides`` (checked by name)."""
-    from .presets import preset_hparams
-
     hparams = preset_hparams(model_name, preset)
     unknown = sorted(set(overrides) - set(hparams))
     if unknown:

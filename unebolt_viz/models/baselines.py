@@ -6,16 +6,13 @@ how the paper turns these single-output encoders into whole-brain ("unified") mo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-from ..conventions import N_TIMES, PAPER_CHANNELS, SFREQ
-from .base import EEGModelMixin, resolve_hparams, seeded
+from .base import EEGModelMixin
 from .labram import PATCH_SIZE
 from .neurobolt import build_spatiotemporal, scaled_linear_head
 from .spectral import LinearAttentionEncoder, sinusoidal_position_encoding
@@ -30,26 +27,9 @@ class LaBraMUnified(EEGModelMixin, nn.Module):
 
     name = "labram_unified"
 
-    def __init__(
-        self,
-        *,
-        n_outputs: int,
-        ch_names: Sequence[str] = PAPER_CHANNELS,
-        n_times: int = N_TIMES,
-        sfreq: float = SFREQ,
-        preset: str = "paper",
-        seed: int | None = None,
-        **overrides: Any,
-    ) -> None:
-        super().__init__()
-        hp = resolve_hparams("labram_unified", preset, overrides)
-        self._init_contract(
-            n_outputs=n_outputs, ch_names=ch_names, n_times=n_times, sfreq=sfreq,
-            preset=preset, seed=seed, hparams=hp,
-        )  # fmt: skip
-        with seeded(seed):
-            self.spatiotemporal = build_spatiotemporal(self.ch_names, hp)
-            self.head = scaled_linear_head(hp["embed_dim"], n_outputs, hp["head_init_scale"])
+    def _build(self, hp: dict[str, Any]) -> None:
+        self.spatiotemporal = build_spatiotemporal(self.ch_names, hp)
+        self.head = scaled_linear_head(hp["embed_dim"], self.n_outputs, hp["head_init_scale"])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """EEG windows in microvolts (batch, n_chans, n_times) -> (batch, n_outputs)."""
@@ -110,39 +90,22 @@ class BIOTUnified(EEGModelMixin, nn.Module):
 
     name = "biot_unified"
 
-    def __init__(
-        self,
-        *,
-        n_outputs: int,
-        ch_names: Sequence[str] = PAPER_CHANNELS,
-        n_times: int = N_TIMES,
-        sfreq: float = SFREQ,
-        preset: str = "paper",
-        seed: int | None = None,
-        **overrides: Any,
-    ) -> None:
-        super().__init__()
-        hp = resolve_hparams("biot_unified", preset, overrides)
-        self._init_contract(
-            n_outputs=n_outputs, ch_names=ch_names, n_times=n_times, sfreq=sfreq,
-            preset=preset, seed=seed, hparams=hp,
-        )  # fmt: skip
+    def _build(self, hp: dict[str, Any]) -> None:
         if hp["biot_n_fft"] > self.n_times:
             raise ValueError(f"biot_n_fft={hp['biot_n_fft']} exceeds n_times={self.n_times}")
-        with seeded(seed):
-            self.encoder = BIOTEncoder(
-                self.n_chans,
-                embed_dim=hp["biot_embed_dim"],
-                n_fft=hp["biot_n_fft"],
-                hop=hp["biot_hop"],
-                depth=hp["biot_depth"],
-                heads=hp["biot_heads"],
-                ff_mult=hp["biot_ff_mult"],
-                attn_dropout=hp["sp_attn_dropout"],
-                pe_dropout=hp["sp_pe_dropout"],
-                max_frames=(self.n_times - hp["biot_n_fft"]) // hp["biot_hop"] + 1,
-            )
-            self.head = nn.Linear(hp["biot_embed_dim"], n_outputs)
+        self.encoder = BIOTEncoder(
+            self.n_chans,
+            embed_dim=hp["biot_embed_dim"],
+            n_fft=hp["biot_n_fft"],
+            hop=hp["biot_hop"],
+            depth=hp["biot_depth"],
+            heads=hp["biot_heads"],
+            ff_mult=hp["biot_ff_mult"],
+            attn_dropout=hp["sp_attn_dropout"],
+            pe_dropout=hp["sp_pe_dropout"],
+            max_frames=(self.n_times - hp["biot_n_fft"]) // hp["biot_hop"] + 1,
+        )
+        self.head = nn.Linear(hp["biot_embed_dim"], self.n_outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """EEG windows in microvolts (batch, n_chans, n_times) -> (batch, n_outputs)."""

@@ -8,18 +8,16 @@ from typing import Any
 from torch import nn
 
 from ..conventions import PAPER_CHANNELS
+from .base import EEGModelMixin
 from .baselines import BIOTUnified, LaBraMUnified
 from .neurobolt import NeuroBOLT, ROISpecificNeuroBOLT
 from .presets import MODEL_NAMES
 from .unebolt import UnEBOLT
 
-
+#: The model class of each name of :data:`MODEL_NAMES`.
 MODEL_CLASSES: dict[str, type[nn.Module]] = {
-    "unebolt": UnEBOLT,
-    "neurobolt": ROISpecificNeuroBOLT,
-    "neurobolt_unified": NeuroBOLT,
-    "biot_unified": BIOTUnified,
-    "labram_unified": LaBraMUnified,
+    model_class.name: model_class
+    for model_class in (UnEBOLT, ROISpecificNeuroBOLT, NeuroBOLT, BIOTUnified, LaBraMUnified)
 }
 
 
@@ -77,5 +75,4 @@ def model_from_config(config: dict[str, Any]) -> nn.Module:
     """Rebuild a model (fresh weights) from the dict of its ``get_config()``."""
     if not isinstance(config, dict) or "name" not in config:
         raise ValueError("config must be a dict from model.get_config(), with a 'name' entry")
-    config = dict(config)
-    return build_model(config.pop("name"), **config)
+    return EEGModelMixin.from_config(config)

@@ -18,6 +18,7 @@ from torch import nn
 
 from .._utils import atomic_path
 from ._files import base_path, read_config, with_ext, write_config
+from .factory import model_from_config
 
 #: Keys of a LaBraM pre-training student that the fine-tuning encoder does not have (the mask
 #: token, the final norm before the tokenizer head, the tokenizer head). Dropped, and reported.
@@ -86,8 +87,6 @@ def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu"
 
         return RidgeBaseline.load(base)
     from safetensors.torch import load_file
-
-    from .factory import model_from_config
 
     weights_path = with_ext(base, ".safetensors")
     if not weights_path.exists():

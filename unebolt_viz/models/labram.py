@@ -14,9 +14,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..conventions import canonical_channel_name
-
-from ..conventions import LABRAM_CHANNELS, LABRAM_EMBEDDABLE_CHANNELS, N_LABRAM_EMBEDDING_ROWS
+from ..conventions import (
+    LABRAM_CHANNELS,
+    LABRAM_EMBEDDABLE_CHANNELS,
+    N_LABRAM_EMBEDDING_ROWS,
+    canonical_channel_name,
+)
 
 #: Samples per patch (1 s at 200 Hz) and the most patches the time embedding holds.
 PATCH_SIZE = 200

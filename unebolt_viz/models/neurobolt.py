@@ -9,9 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-from ..conventions import N_TIMES, PAPER_CHANNELS, SFREQ
-from .base import EEGModelMixin, resolve_hparams, seeded
+from .base import EEGModelMixin
 from .labram import PATCH_SIZE, SpatiotemporalEncoder, init_linear_and_norm
 from .spectral import MultiScaleSpectralEncoder
 
@@ -80,48 +78,16 @@ class NeuroBOLT(EEGModelMixin, nn.Module):
     """One NeuroBOLT network: ``head(GELU(r_st + r_sp))``.
 
     With ``n_outputs=1`` it is one ROI-specific network of the paper; with ``n_outputs=P`` it is
-    the "unified" baseline of UnEBOLT's Table 1 (last layer mapped to all ROIs).
-
-    Parameters
-    ----------
-    n_outputs : int
-        Number of ROIs predicted.
-    ch_names : sequence of str
-        EEG channels in input order (any subset of LaBraM's list).
-    n_times, sfreq : int, float
-        Window length (3200) and sampling rate (200 Hz).
-    preset : str
-        Size: "paper", "compact" or "tiny".
-    seed : int or None
-        Seed of the weight initialisation.
-    **overrides
-        Any hyperparameter of the preset (see :mod:`unebolt_viz.models.presets`).
+    the "unified" baseline of UnEBOLT's Table 1 (last layer mapped to all ROIs). The
+    constructor's parameters are those of :class:`~unebolt_viz.models.base.EEGModelMixin`; its
+    options are the preset's hyperparameters (see :mod:`unebolt_viz.models.presets`).
     """
 
     name = "neurobolt_unified"
 
-    def __init__(
-        self,
-        *,
-        n_outputs: int,
-        ch_names: Sequence[str] = PAPER_CHANNELS,
-        n_times: int = N_TIMES,
-        sfreq: float = SFREQ,
-        preset: str = "paper",
-        seed: int | None = None,
-        **overrides: Any,
-    ) -> None:
-        super().__init__()
-        hparams = resolve_hparams("neurobolt_unified", preset, overrides)
-        self._init_contract(
-            n_outputs=n_outputs, ch_names=ch_names, n_times=n_times, sfreq=sfreq,
-            preset=preset, seed=seed, hparams=hparams,
-        )  # fmt: skip
-        with seeded(seed):
-            self.encoder = DualBranchEncoder(self.ch_names, self.n_times, hparams)
-            self.head = scaled_linear_head(
-                hparams["embed_dim"], n_outputs, hparams["head_init_scale"]
-            )
+    def _build(self, hp: dict[str, Any]) -> None:
+        self.encoder = DualBranchEncoder(self.ch_names, self.n_times, hp)
+        self.head = scaled_linear_head(hp["embed_dim"], self.n_outputs, hp["head_init_scale"])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """EEG windows in microvolts (batch, n_chans, n_times) -> (batch, n_outputs)."""
@@ -139,34 +105,14 @@ class ROISpecificNeuroBOLT(EEGModelMixin, nn.Module):
 
     name = "neurobolt"
 
-    def __init__(
-        self,
-        *,
-        n_outputs: int,
-        ch_names: Sequence[str] = PAPER_CHANNELS,
-        n_times: int = N_TIMES,
-        sfreq: float = SFREQ,
-        preset: str = "paper",
-        seed: int | None = None,
-        **overrides: Any,
-    ) -> None:
-        super().__init__()
-        hparams = resolve_hparams("neurobolt", preset, overrides)
-        self._init_contract(
-            n_outputs=n_outputs, ch_names=ch_names, n_times=n_times, sfreq=sfreq,
-            preset=preset, seed=seed, hparams=hparams,
-        )  # fmt: skip
-        with seeded(seed):
-            self.nets = nn.ModuleList(
-                NeuroBOLT(
-                    n_outputs=1,
-                    ch_names=self.ch_names,
-                    n_times=self.n_times,
-                    preset=preset,
-                    **overrides,
-                )  # fmt: skip
-                for _ in range(n_outputs)
+    def _build(self, hp: dict[str, Any]) -> None:
+        # The networks draw their weights one after the other from this model's seeded stream.
+        self.nets = nn.ModuleList(
+            NeuroBOLT(
+                n_outputs=1, ch_names=self.ch_names, n_times=self.n_times, preset=self.preset, **hp
             )
+            for _ in range(self.n_outputs)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """EEG windows in microvolts (batch, n_chans, n_times) -> (batch, n_outputs)."""

@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 from scipy import linalg, stats
 
-from ..conventions import PAPER_CHANNELS, canonical_channel_name
-
 from .._utils import atomic_path
+from ..conventions import PAPER_CHANNELS, canonical_channel_name
 from ._files import base_path, read_config, with_ext, write_config
 
 #: Frequency bands in Hz, [low, high).

@@ -8,6 +8,8 @@ import torch
 from torch import nn
 
 from ..conventions import canonical_channel_name
+from .factory import model_from_config
+from .io import load_state_dict_strict
 
 #: State-dict key endings of per-channel tables indexed by the model's own channel order.
 _CHANNEL_TABLES = ("spectral.channel_embed.weight", "encoder.channel_embed.weight")
@@ -34,9 +36,6 @@ def select_channels(model: nn.Module, ch_names: Sequence[str]) -> nn.Module:
     torch.nn.Module
         A new model (same class and hyperparameters) in the mode of ``model``.
     """
-    from .factory import model_from_config
-    from .io import load_state_dict_strict
-
     wanted = [canonical_channel_name(str(c)) for c in ch_names]
     missing = [orig for orig, name in zip(ch_names, wanted) if name not in model.ch_names]
     if missing:

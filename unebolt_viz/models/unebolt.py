@@ -22,15 +22,12 @@ table and the embedder).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
-
-from ..conventions import N_TIMES, PAPER_CHANNELS, SFREQ
-from .base import EEGModelMixin, resolve_hparams, seeded
+from .base import EEGModelMixin
 from .labram import init_linear_and_norm, trunc_normal_
 from .neurobolt import DualBranchEncoder, scaled_linear_head
 
@@ -86,73 +83,47 @@ class ROISpecificHeads(nn.Module):
 class UnEBOLT(EEGModelMixin, nn.Module):
     """Unified EEG-to-BOLD model predicting all ``n_outputs`` ROIs at once.
 
-    Parameters
-    ----------
-    n_outputs : int
-        Number of ROIs P (64, 128 or 256 DiFuMo modes in the paper).
-    ch_names : sequence of str
-        EEG channels in input order (any subset of LaBraM's list).
-    n_times, sfreq : int, float
-        Window length (3200) and sampling rate (200 Hz).
-    preset : str
-        Size: "paper", "compact" or "tiny".
-    seed : int or None
-        Seed of the weight initialisation.
-    **overrides
-        Any hyperparameter of the preset, including the ablation switches ``use_gaf``,
-        ``use_roi_lut``, ``use_roi_embedder`` and ``use_roi_specific_head`` (all True by
-        default) and ``roi_embed_dim`` (d_r, default P), ``rre_bottleneck`` (128),
-        ``rre_dropout``, ``rre_alpha_init``, ``gaf_hidden``.
+    The constructor's parameters are those of :class:`~unebolt_viz.models.base.EEGModelMixin`.
+    Its options (``**overrides``) are the hyperparameters of the preset, including the ablation
+    switches ``use_gaf``, ``use_roi_lut``, ``use_roi_embedder`` and ``use_roi_specific_head``
+    (all True by default) and ``roi_embed_dim`` (d_r, default P), ``rre_bottleneck`` (128),
+    ``rre_dropout``, ``rre_alpha_init``, ``gaf_hidden``.
+
+    Examples
+    --------
+    >>> model = UnEBOLT(n_outputs=64, preset="tiny", seed=0)
+    >>> model.n_chans, model.n_outputs
+    (26, 64)
     """
 
     name = "unebolt"
 
-    def __init__(
-        self,
-        *,
-        n_outputs: int,
-        ch_names: Sequence[str] = PAPER_CHANNELS,
-        n_times: int = N_TIMES,
-        sfreq: float = SFREQ,
-        preset: str = "paper",
-        seed: int | None = None,
-        **overrides: Any,
-    ) -> None:
-        super().__init__()
-        hp = resolve_hparams("unebolt", preset, overrides)
-        self._init_contract(
-            n_outputs=n_outputs, ch_names=ch_names, n_times=n_times, sfreq=sfreq,
-            preset=preset, seed=seed, hparams=hp,
-        )  # fmt: skip
+    def _build(self, hp: dict[str, Any]) -> None:
         dim = hp["embed_dim"]
-        roi_dim = n_outputs if hp["roi_embed_dim"] is None else int(hp["roi_embed_dim"])
+        roi_dim = self.n_outputs if hp["roi_embed_dim"] is None else int(hp["roi_embed_dim"])
         self.roi_input_dim = dim + roi_dim if hp["use_roi_lut"] else dim
-        with seeded(seed):
-            self.encoder = DualBranchEncoder(self.ch_names, self.n_times, hp)
-            self.gaf = GatedAdaptiveFusion(dim, hp["gaf_hidden"] or dim) if hp["use_gaf"] else None
-            if self.gaf is not None:
-                self.gaf.apply(init_linear_and_norm)
-            self.roi_lut = (
-                nn.Parameter(torch.randn(n_outputs, roi_dim)) if hp["use_roi_lut"] else None
+        self.encoder = DualBranchEncoder(self.ch_names, self.n_times, hp)
+        self.gaf = GatedAdaptiveFusion(dim, hp["gaf_hidden"] or dim) if hp["use_gaf"] else None
+        if self.gaf is not None:
+            self.gaf.apply(init_linear_and_norm)
+        self.roi_lut = (
+            nn.Parameter(torch.randn(self.n_outputs, roi_dim)) if hp["use_roi_lut"] else None
+        )
+        self.roi_embedder = (
+            ROIRepresentationEmbedder(
+                self.roi_input_dim, hp["rre_bottleneck"], hp["rre_dropout"], hp["rre_alpha_init"]
             )
-            self.roi_embedder = (
-                ROIRepresentationEmbedder(
-                    self.roi_input_dim,
-                    hp["rre_bottleneck"],
-                    hp["rre_dropout"],
-                    hp["rre_alpha_init"],
-                )
-                if hp["use_roi_embedder"]
-                else None
+            if hp["use_roi_embedder"]
+            else None
+        )
+        if self.roi_embedder is not None:
+            self.roi_embedder.apply(init_linear_and_norm)
+        if hp["use_roi_specific_head"]:
+            self.head: nn.Module = ROISpecificHeads(
+                self.n_outputs, self.roi_input_dim, hp["head_init_scale"]
             )
-            if self.roi_embedder is not None:
-                self.roi_embedder.apply(init_linear_and_norm)
-            if hp["use_roi_specific_head"]:
-                self.head: nn.Module = ROISpecificHeads(
-                    n_outputs, self.roi_input_dim, hp["head_init_scale"]
-                )
-            else:
-                self.head = scaled_linear_head(self.roi_input_dim, 1, hp["head_init_scale"])
+        else:
+            self.head = scaled_linear_head(self.roi_input_dim, 1, hp["head_init_scale"])
 
     def fuse(self, r_st: torch.Tensor, r_sp: torch.Tensor) -> torch.Tensor:
         """Fused EEG representation r (batch, embed_dim): gated, or summed without GAF."""
