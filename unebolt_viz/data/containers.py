@@ -92,7 +92,7 @@ def _check_source(data_source: str) -> str:
 def _roi_coords_from(
     rois: Any, n_rois: int, suffix: str = "", dim: str = "roi"
 ) -> dict[str, tuple[str, np.ndarray]]:
-    """ROI coordinates from an :class:`~unebolt_viz.atlas.Atlas`, a mapping or ROI names.
+    """ROI coordinates from an :class:`~unebolt_viz.atlases.Atlas`, a mapping or ROI names.
 
     ``rois`` may be an Atlas, a mapping with keys ``roi`` (names), ``network`` and optional
     ``hemisphere``, ``x``, ``y``, ``z`` / ``centroid``, or a DataArray carrying those coords.
@@ -257,7 +257,7 @@ def roi_timeseries(
     data : ndarray, shape (n_times, n_rois)
         One column per ROI.
     rois : Atlas or mapping
-        The ROI description: an :class:`~unebolt_viz.atlas.Atlas`, or a mapping with ``roi``,
+        The ROI description: an :class:`~unebolt_viz.atlases.Atlas`, or a mapping with ``roi``,
         ``network`` and optional ``hemisphere`` and ``x``, ``y``, ``z`` (or ``centroid``).
     tr : float
         Repetition time (s).

@@ -36,7 +36,7 @@ def labram_channel_rows(ch_names: Sequence[str]) -> tuple[tuple[str, ...], list[
     ----------
     ch_names : sequence of str
         Channel names; legacy 10-20 names (T3, T4, T5, T6) and decorations such as
-        ``"EEG Fp1-REF"`` are mapped by :func:`unebolt_viz.channels.canonical_channel_name`.
+        ``"EEG Fp1-REF"`` are mapped by :func:`unebolt_viz.conventions.canonical_channel_name`.
 
     Returns
     -------

@@ -2,7 +2,7 @@
 
 ``L = a * MSE + b * mean_p(1 - R_t,p) + (1 - a - b) * mean_b(1 - R_s,b)`` with ``R_t,p`` the
 Pearson correlation of ROI ``p`` along the batch (time) axis and ``R_s,b`` the correlation of
-sample ``b`` across ROIs (paper 000, eq. 1; a = 0.8, b = 0.1). The temporal term needs batches
+sample ``b`` across ROIs (UnEBOLT paper, eq. 1; a = 0.8, b = 0.1). The temporal term needs batches
 whose samples are consecutive TRs in order (the batch order may be shuffled).
 
 Ablations (Table 1) and how the weights are renormalised (the paper is silent): the weights of

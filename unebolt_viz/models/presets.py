@@ -1,6 +1,6 @@
 """Model sizes: the paper's, a compact one for CPU teaching, and a tiny one for unit tests.
 
-``paper`` is the full size of reference_facts.md (LaBraM-base width 200 and 12 blocks; spectral
+``paper`` is the full size of the authors' code (LaBraM-base width 200 and 12 blocks; spectral
 branch of 4 linear-attention layers; RRE bottleneck 128; BIOT width 256). ``compact`` trains in
 a few minutes on two CPU cores for about a thousand windows; ``tiny`` runs in well under a second.
 Every entry can be overridden by name in :func:`unebolt_viz.models.build_model`.

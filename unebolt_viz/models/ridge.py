@@ -18,7 +18,7 @@ import numpy as np
 from scipy import linalg, stats
 
 from .._utils import atomic_path
-from ..conventions import PAPER_CHANNELS, canonical_channel_name
+from ..conventions import N_TIMES, PAPER_CHANNELS, SFREQ, canonical_channel_name
 from ._files import base_path, read_config, with_ext, write_config
 
 #: Frequency bands in Hz, [low, high).
@@ -86,10 +86,10 @@ class RidgeBaseline:
         self,
         alpha: float = 1.0,
         bands: Mapping[str, Sequence[float]] | Sequence[Sequence[Any]] | None = None,
-        sfreq: float = 200.0,
+        sfreq: float = SFREQ,
         ch_names: Sequence[str] = PAPER_CHANNELS,
         segment_s: float = 2.0,
-        n_times: int = 3200,
+        n_times: int = N_TIMES,
     ) -> None:
         if alpha < 0:
             raise ValueError(f"alpha must be >= 0, got {alpha}")

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..conventions import N_TIMES
 from .labram import init_linear_and_norm
 
 
@@ -153,7 +154,7 @@ class MultiScaleSpectralEncoder(nn.Module):
     def __init__(
         self,
         n_chans: int,
-        n_times: int = 3200,
+        n_times: int = N_TIMES,
         *,
         embed_dim: int = 200,
         levels: int = 4,

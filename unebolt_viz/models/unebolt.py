@@ -1,4 +1,4 @@
-"""UnEBOLT: one network predicting all ROIs (paper 000, section 2.2).
+"""UnEBOLT: one network predicting all ROIs (Li et al., MIDL 2026, section 2.2).
 
 Encoder (NeuroBOLT's two branches) -> Gated Adaptive Fusion -> for each ROI ``i`` the input
 ``e_i = [r_fused; roi_i]`` (learnable ROI lookup table) -> ROI Representation Embedder (a

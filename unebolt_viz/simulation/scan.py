@@ -215,7 +215,7 @@ def simulate_scan(spec: ScanSpec, atlas: Atlas, params: SimulationParams, seed: 
     Returns
     -------
     xarray.Dataset
-        See :meth:`unebolt_viz.data.simulate.SimulatedCohort.scan_data`.
+        See :meth:`unebolt_viz.simulation.SimulatedCohort.scan_data`.
     """
     key = (params.condition, spec.subject_index, spec.session)
     subject, delays = subject_traits(atlas, params, seed, spec.subject_index)
@@ -297,7 +297,7 @@ def _scan_attrs(spec: ScanSpec, atlas: Atlas, params: SimulationParams, seed: in
         "params": params.to_json(),
         "simulator_version": SIMULATOR_VERSION,
         "description": (
-            "Simulated simultaneous EEG-fMRI scan (unebolt_viz.data.simulate): times in s "
+            "Simulated simultaneous EEG-fMRI scan (unebolt_viz.simulation): times in s "
             "from the first volume; eeg in uV referenced to "
             f"{params.reference}; bold_raw in scanner units; bold_clean detrended and "
             "z-scored; targets = the paper's processing of bold_clean."

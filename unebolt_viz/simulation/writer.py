@@ -100,7 +100,7 @@ def _write_dataset_files(cohort, root: Path, names: list[str], atlas_label: str)
         "BIDSVersion": "1.9.0",
         "DatasetType": "raw",
         "data_source": cohort.data_source,
-        "GeneratedBy": [{"Name": "unebolt_viz.data.simulate", "Description":
+        "GeneratedBy": [{"Name": "unebolt_viz.simulation", "Description":
                          "Simulated data: not a recording of any person."}],
         "seed": cohort.seed,
         "preset": cohort.preset,

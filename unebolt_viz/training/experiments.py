@@ -62,6 +62,7 @@ import pandas as pd
 import xarray as xr
 
 from .._utils import atomic_path
+from ..conventions import N_TIMES
 from ..data.containers import InvalidDataError
 from ..data.netcdf import load, save
 from .experiment_config import (
@@ -171,7 +172,7 @@ def _run_model(entry: dict[str, Any], cfg: ExperimentConfig, train: list, val: l
     folder = cfg.folder
     label = _file_label(entry["label"]) + tag
     if entry["name"] == "ridge":
-        n_times = min(3200, min(int(p.windows.sizes["time"]) for p in train))
+        n_times = min(N_TIMES, min(int(p.windows.sizes["time"]) for p in train))
         model, info = fit_ridge(entry, ch_names, n_times, train, val)
         save_model(model, folder / "models" / label)
         return model, info
