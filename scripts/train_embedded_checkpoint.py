@@ -15,7 +15,10 @@ What it writes into ``unebolt_viz/resources/embedded/`` (or ``--out``), per parc
   the saved file reloaded with :func:`unebolt_viz.models.load_model`;
 * ``{model}_p{P}.training.json``: the command, seeds, data, split, training settings and
   history, test metrics, software versions and the sha256 of every file written;
-* ``predictions.json``: the catalog the app reads.
+* ``predictions.json``: the catalog the app reads;
+* ``{model}_p{P}.card.md`` and ``pretrained.json``: the model cards and the index of
+  :func:`unebolt_viz.pretrained` (names such as ``unebolt-embedded-p64``, with the sha256 of
+  every file; rebuild them alone with ``--index-only``).
 
 Reproduce the shipped files with (about an hour on two busy CPU cores)::
 
@@ -61,6 +64,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--index-only", action="store_true",
+                        help="only rebuild the model cards and pretrained.json from the "
+                             "training records already in --out")
     parser.add_argument("--work-dir", type=Path, default=None,
                         help="training checkpoints, for resuming (default: the unebolt_viz "
                              "cache); not shipped")
@@ -233,8 +239,91 @@ def run_level(n_rois: int, args: argparse.Namespace, command: str) -> None:
         print(f"{stem}: test {record['test_metrics_mean']} ({record['seconds']} s)", flush=True)
 
 
+METRICS = ("Tcorr", "Pixcorr", "ConnMSE", "F1-0.25", "F1-0.50")
+
+
+def _card(name: str, stem: str, record: dict[str, Any], config: dict[str, Any],
+          ridge_metrics: dict[str, float] | None) -> str:
+    """A short markdown model card from a training record."""
+    data, metrics = record["data"], record["test_metrics_mean"]
+    split = data["split"]
+    training = record["training"]
+    if "config" in training:
+        c = training["config"]
+        how = (f"{c['epochs']} epochs, batch {c['batch_size']}, lr {c['lr']:g}, training seed "
+               f"{c['seed']}, selected on {c['select_on']} (best epoch {training['best_epoch']})")
+    else:
+        how = f"closed form, penalty alpha={training['alpha']:g} chosen on validation r"
+    lines = [
+        f"# {name}", "",
+        f"{record['what']}", "",
+        f"**Data source: {data['data_source']}.** These numbers come from {data['data_source']} "
+        "data and are not the results of the UnEBOLT paper (Li et al., MIDL 2026).", "",
+        "| | |", "| --- | --- |",
+        f"| model | {config.get('name', 'ridge')} (preset {config.get('preset', '-')}) |",
+        f"| atlas | {data['atlas']} ({config.get('n_outputs', config.get('n_rois', '?'))} ROIs) |",
+        f"| training data | {data['cohort'].strip('<>')} |",
+        f"| split | {split['method']}, seed {split['seed']}: train {', '.join(split['train'])}; "
+        f"validation {', '.join(split['val'])}; test {', '.join(split['test'])} |",
+        f"| training | {how} |",
+        f"| command | `{record['command']}` |", "",
+        f"## Test metrics (mean over the {len(split['test'])} unseen test scans, "
+        f"{data['data_source']} data)", "",
+        "| " + " | ".join(METRICS) + " |", "|" + " --- |" * len(METRICS),
+        "| " + " | ".join(f"{metrics[m]:.3f}" for m in METRICS) + " |",
+    ]
+    if ridge_metrics is not None and name.startswith("unebolt"):
+        gap = metrics["Tcorr"] - ridge_metrics["Tcorr"]
+        verdict = ("matches or beats" if gap >= -0.02 else "falls short of")
+        lines += ["", f"On these test scans it {verdict} the ridge baseline of the same atlas "
+                      f"(ridge Tcorr {ridge_metrics['Tcorr']:.3f}, Pixcorr "
+                      f"{ridge_metrics['Pixcorr']:.3f})."]
+    return "\n".join(lines) + "\n"
+
+
+def write_index(out: Path) -> list[dict[str, Any]]:
+    """Model cards and ``pretrained.json`` for every training record in ``out``."""
+    records = {p.name.removesuffix(".training.json"): json.loads(p.read_text())
+               for p in sorted(out.glob("*.training.json"))}
+    entries = []
+    for stem, record in records.items():
+        architecture, level = stem.rsplit("_p", 1)
+        name = f"{architecture}-embedded-p{level}"
+        config = json.loads((out / f"{stem}.json").read_text())["config"]
+        ridge = records.get(f"ridge_p{level}")
+        card = out / f"{stem}.card.md"
+        card.write_text(_card(name, stem, record, config,
+                              ridge["test_metrics_mean"] if ridge else None))
+        card.chmod(0o644)
+        data = record["data"]
+        files = [f"{stem}.safetensors", f"{stem}.json"]
+        entries.append({
+            "name": name, "model": record["what"].split(" trained on")[0],
+            "architecture": architecture, "preset": config.get("preset"),
+            "atlas": "embedded", "n_rois": int(level), "data_source": data["data_source"],
+            "training_data": data["cohort"], "split": data["split"],
+            "seeds": {k: v for k, v in (("cohort", data.get("cohort_seed")),
+                                        ("split", data["split"].get("seed")),
+                                        ("init", config.get("seed")),
+                                        ("training", record["training"].get("config", {})
+                                         .get("seed"))) if v is not None},
+            "command": record["command"], "test_metrics": record["test_metrics_mean"],
+            "weights": f"{stem}.safetensors", "card": card.name,
+            "files": {f: _sha256(out / f) for f in files},
+        })
+    entries.sort(key=lambda e: (e["n_rois"], e["architecture"] != "unebolt"))
+    _write_json(out / "pretrained.json", {
+        "note": "Models shipped with unebolt_viz, made by scripts/train_embedded_checkpoint.py "
+                "(simulated data unless a model says otherwise).",
+        "models": entries})
+    return entries
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parse(argv)
+    if args.index_only:
+        write_index(args.out)
+        return
     if args.work_dir is None:
         from unebolt_viz._utils.cache import cache_dir
 
@@ -243,6 +332,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.argv[1:] if argv is None else argv)
     for n_rois in args.n_rois:
         run_level(n_rois, args, command)
+    write_index(args.out)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ __all__ = [
     "load_manifest",
     "load_model",
     "load_neurobolt_rest",
+    "load_pretrained",
     "load_scan_pair",
     "metrics",
     "model_selection",
@@ -29,6 +30,7 @@ __all__ = [
     "predict",
     "predictions",
     "preprocessing",
+    "pretrained",
     "roi_timeseries",
     "run_experiment",
     "save",
@@ -72,7 +74,7 @@ from .data import (
 from .datasets import fetch, load_manifest, load_neurobolt_rest
 from .io import find_bids_runs, load_scan_pair
 from .metrics import evaluate
-from .models import build_model, load_model, save_model
+from .models import build_model, load_model, load_pretrained, pretrained, save_model
 from .networks import NETWORK_NAMES, NETWORKS, YEO7_NAMES
 from .simulation import semi_synthetic_cohort, simulate_cohort
 from .training import predict, run_experiment, train_model

@@ -8,6 +8,7 @@ __all__ = [
     "MultiScaleSpectralEncoder",
     "NeuroBOLT",
     "PRESETS",
+    "PretrainedModelError",
     "ROISpecificNeuroBOLT",
     "RidgeBaseline",
     "SpatiotemporalEncoder",
@@ -16,9 +17,12 @@ __all__ = [
     "labram_channel_rows",
     "load_labram_checkpoint",
     "load_model",
+    "load_pretrained",
+    "model_card",
     "model_from_config",
     "pearson_r",
     "preset_hparams",
+    "pretrained",
     "read_config",
     "save_labram_checkpoint",
     "save_model",
@@ -33,6 +37,7 @@ from .labram import SpatiotemporalEncoder, labram_channel_rows
 from .loss import LOSS_VARIANTS, MultiObjectiveLoss, pearson_r
 from .neurobolt import NeuroBOLT, ROISpecificNeuroBOLT
 from .presets import MODEL_NAMES, PRESETS, preset_hparams
+from .pretrained import PretrainedModelError, load_pretrained, model_card, pretrained
 from .ridge import RidgeBaseline
 from .spectral import MultiScaleSpectralEncoder
 from .transfer import select_channels
