@@ -23,16 +23,21 @@ from .containers import (
     validate_predictions,
     validate_roi_timeseries,
 )
+from .identity import AtlasMismatchError, atlas_record, check_same_atlas, roi_fingerprint
 from .netcdf import load, save
 
 __all__ = [
+    "AtlasMismatchError",
     "DATA_SOURCES",
     "KINDS",
     "InvalidDataError",
+    "atlas_record",
+    "check_same_atlas",
     "eeg_windows",
     "fc_matrix",
     "load",
     "predictions",
+    "roi_fingerprint",
     "roi_timeseries",
     "save",
     "validate",

@@ -18,6 +18,7 @@ import xarray as xr
 
 from ..networks import NETWORK_NAMES, network_colors, network_sort_key
 from .containers import InvalidDataError, fc_matrix, validate
+from .validation import roi_fingerprint
 
 __all__ = ["UneboltAccessor", "pearson_fc", "network_order", "network_blocks"]
 
@@ -184,6 +185,9 @@ class UneboltAccessor:
         out = obj.assign_coords(roi_index=("roi", np.arange(obj.sizes["roi"]))).isel(roi=idx)
         if "roi2" in obj.dims:
             out = out.assign_coords(roi_index2=("roi2", np.arange(obj.sizes["roi2"]))).isel(roi2=idx)
+        if "roi_fingerprint" in out.attrs:
+            # the ROI order changed, so does its identity
+            out.attrs = {**out.attrs, "roi_fingerprint": roi_fingerprint(map(str, out.roi.values))}
         return out
 
     def network_blocks(self) -> pd.DataFrame:

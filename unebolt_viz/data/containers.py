@@ -19,7 +19,11 @@ attribute that names it:
     suffix ``2`` on the second (``network2``, ``hemisphere2``, ...).
 
 Every container carries ``data_source`` (``"simulated"``, ``"semi-synthetic"`` or ``"real"``)
-so that no number or figure can forget where it comes from. All of them round-trip through
+so that no number or figure can forget where it comes from. ROI containers (time series,
+predictions, FC) also carry ``atlas`` (its name, ``"unknown"`` when nobody said) and
+``roi_fingerprint`` (:func:`unebolt_viz.data.identity.roi_fingerprint` of the ROI names, always
+recomputed by the constructors), so that two ROI sets of the same size are never mistaken for
+each other. All of them round-trip through
 netCDF exactly (see :func:`unebolt_viz.data.save`).
 """
 
@@ -31,11 +35,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .identity import atlas_name
 from .validation import (
     DATA_SOURCES,
     KINDS,
     ROI_COORDS,
     InvalidDataError,
+    roi_fingerprint,
     validate,
     validate_eeg_windows,
     validate_fc,
@@ -134,6 +140,24 @@ def _roi_coords_from(
     if n_given != n_rois:
         raise InvalidDataError(f"The ROI description has {n_given} ROIs but the data has {n_rois}.")
     return coords
+
+
+def _identity_attrs(rois: Any, roi_names: Any, attrs: Mapping[str, Any] | None,
+                    inherited: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """``atlas`` and ``roi_fingerprint`` attributes of a new container.
+
+    The atlas name is the one given in ``attrs``, else the name of an Atlas passed as the ROI
+    description, else that of an xarray object passed as it (or ``inherited``), else
+    ``"unknown"``. The fingerprint is always recomputed from the ROI names.
+    """
+    name = (attrs or {}).get("atlas")
+    if name is None and hasattr(rois, "roi_coords") and hasattr(rois, "n_rois"):
+        name = getattr(rois, "name", None)
+    if name is None and isinstance(rois, (xr.DataArray, xr.Dataset)):
+        name = rois.attrs.get("atlas")
+    if name is None and inherited is not None:
+        name = inherited.get("atlas")
+    return {"atlas": atlas_name(name), "roi_fingerprint": roi_fingerprint(map(str, roi_names))}
 
 
 def _time_coords(
@@ -257,8 +281,9 @@ def roi_timeseries(
     data : ndarray, shape (n_times, n_rois)
         One column per ROI.
     rois : Atlas or mapping
-        The ROI description: an :class:`~unebolt_viz.atlases.Atlas`, or a mapping with ``roi``,
-        ``network`` and optional ``hemisphere`` and ``x``, ``y``, ``z`` (or ``centroid``).
+        The ROI description: an :class:`~unebolt_viz.atlases.Atlas` (its name becomes the
+        ``atlas`` attribute), or a mapping with ``roi``, ``network`` and optional
+        ``hemisphere`` and ``x``, ``y``, ``z`` (or ``centroid``).
     tr : float
         Repetition time (s).
     scan, subject : str or sequence of str
@@ -271,11 +296,12 @@ def roi_timeseries(
     name : str
         Name of the DataArray.
     attrs : mapping, optional
-        Extra attributes.
+        Extra attributes; ``atlas`` names the atlas when ``rois`` is not an Atlas.
 
     Returns
     -------
     xarray.DataArray
+        With attributes ``atlas`` and ``roi_fingerprint`` besides ``tr`` and ``data_source``.
     """
     data = np.asarray(data)
     if data.ndim != 2:
@@ -288,7 +314,8 @@ def roi_timeseries(
         coords=coords,
         name=name,
         attrs={"kind": "roi_timeseries", "tr": float(tr),
-               "data_source": _check_source(data_source), **dict(attrs or {})},
+               "data_source": _check_source(data_source), **dict(attrs or {}),
+               **_identity_attrs(rois, coords["roi"][1], attrs)},
     )
     validate_roi_timeseries(out)
     return out
@@ -314,7 +341,8 @@ def predictions(
     Returns
     -------
     xarray.Dataset
-        Variables ``true`` and ``pred``; ``data_source`` is the true data's.
+        Variables ``true`` and ``pred``; ``data_source`` and ``atlas`` are the true data's
+        (unless ``attrs`` names the atlas) and ``roi_fingerprint`` is recomputed.
     """
     validate_roi_timeseries(true)
     values = pred.values if isinstance(pred, xr.DataArray) else np.asarray(pred)
@@ -331,7 +359,8 @@ def predictions(
     ds = xr.Dataset(
         {"true": true_clean, "pred": (("time", "roi"), values.astype(true.dtype, copy=False))},
         attrs={"kind": "predictions", "tr": true.attrs["tr"],
-               "data_source": true.attrs["data_source"], "model": model, **dict(attrs or {})},
+               "data_source": true.attrs["data_source"], "model": model, **dict(attrs or {}),
+               **_identity_attrs(None, true.roi.values, attrs, inherited=true.attrs)},
     )
     validate_predictions(ds)
     return ds
@@ -364,7 +393,8 @@ def fc_matrix(
     coords = {**_roi_coords_from(rois, n), **_roi_coords_from(rois, n, suffix="2", dim="roi2")}
     out = xr.DataArray(
         matrix, dims=("roi", "roi2"), coords=coords, name=name,
-        attrs={"kind": "fc", "data_source": _check_source(data_source), **dict(attrs or {})},
+        attrs={"kind": "fc", "data_source": _check_source(data_source), **dict(attrs or {}),
+               **_identity_attrs(rois, coords["roi"][1], attrs)},
     )
     validate_fc(out)
     return out

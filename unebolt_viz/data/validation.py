@@ -7,6 +7,7 @@ here. Every failure raises :class:`InvalidDataError`, with a message that says h
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,6 +24,7 @@ __all__ = [
     "validate_roi_timeseries",
     "validate_predictions",
     "validate_fc",
+    "roi_fingerprint",
 ]
 
 DATA_SOURCES = ("simulated", "semi-synthetic", "real")
@@ -34,6 +36,24 @@ TIME_COORDS = ("tr_index", "scan", "subject")
 
 class InvalidDataError(ValueError):
     """An xarray object does not follow the package's data model."""
+
+
+def roi_fingerprint(roi_names: Sequence[str]) -> str:
+    """A short identity of an ordered list of ROI names.
+
+    Parameters
+    ----------
+    roi_names : sequence of str
+        ROI names in order.
+
+    Returns
+    -------
+    str
+        The first 16 hex digits of the SHA-256 of the names joined by newlines; it changes when
+        a name, the number of ROIs or their order changes.
+    """
+    text = "\n".join(str(name) for name in roi_names)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _require_dims(obj: xr.DataArray, dims: tuple[str, ...], kind: str) -> None:
@@ -87,6 +107,24 @@ def _check_rois(obj: xr.DataArray | xr.Dataset, kind: str, dim: str = "roi", suf
         raise InvalidDataError(
             f"{kind} has unknown network labels {unknown}; use canonical names "
             f"{list(NETWORK_NAMES)} (unebolt_viz.networks.canonical_network maps aliases)."
+        )
+    if not suffix:
+        _check_fingerprint(obj, names, kind)
+
+
+def _check_fingerprint(obj: xr.DataArray | xr.Dataset, names: list[str], kind: str) -> None:
+    """Refuse a stored ``roi_fingerprint`` that does not describe the ROI coordinate."""
+    stored = obj.attrs.get("roi_fingerprint")
+    if stored is None:
+        return
+    actual = roi_fingerprint(names)
+    if str(stored) != actual:
+        raise InvalidDataError(
+            f"{kind}: attrs['roi_fingerprint']={stored!r} does not match its {len(names)} ROI "
+            f"names (fingerprint {actual}, first ROIs {names[:3]}); the ROIs were reordered, "
+            "subset or renamed after the fingerprint was recorded, or it belongs to another "
+            "atlas. Rebuild the object with the unebolt_viz.data constructors (they recompute "
+            "it), or delete attrs['roi_fingerprint'] if the ROI names are right."
         )
 
 

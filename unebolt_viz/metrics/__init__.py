@@ -31,6 +31,11 @@ F1-q (``f1_at_density``)
     ``|r|`` are broken by edge order: among equal values the edge that comes first in the
     row-major upper triangle is kept (a stable sort), so the result is deterministic.
 
+ROI identity: two labelled FC matrices are compared ROI by ROI *by name* (the second is put in
+the first's order, and different ROI sets are refused), never by position; plain arrays are
+compared by position. A scan label must name one contiguous block of time points of one
+subject: two scans with the same name are refused rather than merged.
+
 Degenerate series: a constant (zero-variance) series carries no linear information; its
 Pearson r with anything is taken as 0 rather than NaN (the same convention as
 :func:`unebolt_viz.data.accessor.pearson_fc`), so that a flat prediction scores 0 instead of

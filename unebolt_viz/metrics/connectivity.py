@@ -9,7 +9,14 @@ import xarray as xr
 
 from ..data.accessor import pearson_fc
 from ..data.containers import InvalidDataError
-from ._common import _pearson_columns, _roi_coords, _scan_coords, _scan_groups, _source_attrs
+from ._common import (
+    _align_labels,
+    _pearson_columns,
+    _roi_coords,
+    _scan_coords,
+    _scan_groups,
+    _source_attrs,
+)
 
 __all__ = [
     "DEFAULT_DENSITIES",
@@ -94,17 +101,36 @@ def upper_triangle(fc: xr.DataArray | np.ndarray) -> np.ndarray:
 
 
 def pixcorr(fc_true: xr.DataArray | np.ndarray, fc_pred: xr.DataArray | np.ndarray) -> float:
-    """Pearson r between the upper triangles of two FC matrices (0 if either is constant)."""
-    a, b = upper_triangle(fc_true), upper_triangle(fc_pred)
+    """Pearson r between the upper triangles of two FC matrices (0 if either is constant).
+
+    Labelled FC DataArrays are matched by ROI name (``fc_pred`` is put in ``fc_true``'s order;
+    different ROI sets raise :class:`~unebolt_viz.data.InvalidDataError` listing the ROIs only
+    in one of them); plain arrays are compared by position.
+    """
+    a, b = _edge_pair(fc_true, fc_pred)
     _check_same_shape(a, b)
     return float(_pearson_columns(a, b, axis=-1))
 
 
 def conn_mse(fc_true: xr.DataArray | np.ndarray, fc_pred: xr.DataArray | np.ndarray) -> float:
-    """Mean squared difference between the upper triangles of two FC matrices."""
-    a, b = upper_triangle(fc_true), upper_triangle(fc_pred)
+    """Mean squared difference between the upper triangles of two FC matrices.
+
+    ROIs are matched as in :func:`pixcorr` (by name for labelled DataArrays).
+    """
+    a, b = _edge_pair(fc_true, fc_pred)
     _check_same_shape(a, b)
     return float(np.mean((a - b) ** 2))
+
+
+def _edge_pair(fc_true: xr.DataArray | np.ndarray,
+               fc_pred: xr.DataArray | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Upper triangles of both matrices, ``fc_pred`` first put in ``fc_true``'s ROI order.
+
+    Labelled DataArrays are matched by ROI name (and stacks by scan label); plain arrays by
+    position.
+    """
+    fc_pred = _align_labels(fc_true, fc_pred, dims=("scan", "roi", "roi2"))
+    return upper_triangle(fc_true), upper_triangle(fc_pred)
 
 
 def _check_same_shape(a: np.ndarray, b: np.ndarray) -> None:
@@ -175,15 +201,18 @@ def _f1(a_true: np.ndarray, a_pred: np.ndarray, density: float) -> float:
 
 def f1_at_density(fc_true: xr.DataArray | np.ndarray, fc_pred: xr.DataArray | np.ndarray,
                   density: float) -> float:
-    """F1 between the top-``density`` edge sets (by ``|r|``) of the true and predicted FC."""
-    a, b = upper_triangle(fc_true), upper_triangle(fc_pred)
+    """F1 between the top-``density`` edge sets (by ``|r|``) of the true and predicted FC.
+
+    ROIs are matched as in :func:`pixcorr` (by name for labelled DataArrays).
+    """
+    a, b = _edge_pair(fc_true, fc_pred)
     _check_same_shape(a, b)
     return _f1(a, b, density)
 
 
 def f1_density_curve(fc_true: xr.DataArray | np.ndarray, fc_pred: xr.DataArray | np.ndarray,
                      densities: Sequence[float] | None = None) -> xr.DataArray:
-    """F1 at each density: the whole F1-density curve.
+    """F1 at each density: the whole F1-density curve (ROIs matched as in :func:`pixcorr`).
 
     Parameters
     ----------
@@ -197,7 +226,7 @@ def f1_density_curve(fc_true: xr.DataArray | np.ndarray, fc_pred: xr.DataArray |
     """
     if densities is None:
         densities = np.round(np.arange(1, 21) * 0.05, 10)
-    a, b = upper_triangle(fc_true), upper_triangle(fc_pred)
+    a, b = _edge_pair(fc_true, fc_pred)
     _check_same_shape(a, b)
     dens = np.asarray([_check_density(d) for d in densities], dtype=float)
     return xr.DataArray(
@@ -214,6 +243,8 @@ def fc_metrics(fc_true: xr.DataArray | np.ndarray, fc_pred: xr.DataArray | np.nd
     ----------
     fc_true, fc_pred : DataArray or ndarray, shape (n, n) or (n_scans, n, n)
         One matrix each, or stacks with a leading ``scan`` axis (as from :func:`fc_per_scan`).
+        Labelled DataArrays are matched by ROI name and scan label (``fc_pred`` follows
+        ``fc_true``'s order); plain arrays by position.
     densities : sequence of float
         Fractions of edges kept for F1.
 
@@ -223,7 +254,7 @@ def fc_metrics(fc_true: xr.DataArray | np.ndarray, fc_pred: xr.DataArray | np.nd
         ``pixcorr`` and ``conn_mse`` (scalars, or along ``scan``) and ``f1`` along
         ``density`` (and ``scan``).
     """
-    a, b = upper_triangle(fc_true), upper_triangle(fc_pred)
+    a, b = _edge_pair(fc_true, fc_pred)
     if a.shape != b.shape:
         raise InvalidDataError(f"The FC matrices differ in shape ({a.shape} vs {b.shape} edges).")
     dens = np.asarray([_check_density(d) for d in densities], dtype=float)

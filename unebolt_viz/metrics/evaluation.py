@@ -21,7 +21,9 @@ def evaluate(pred: xr.Dataset, densities: Sequence[float] = DEFAULT_DENSITIES) -
     Parameters
     ----------
     pred : xarray.Dataset
-        A predictions Dataset (one or several scans).
+        A predictions Dataset (one or several scans). Each ``scan`` label must name one
+        contiguous block of time points of one subject: two scans sharing a name are refused
+        (:class:`~unebolt_viz.data.InvalidDataError` naming them) rather than merged.
     densities : sequence of float
         Edge densities of the F1 scores (the paper's 0.25 and 0.5 by default).
 
@@ -55,7 +57,7 @@ def evaluate(pred: xr.Dataset, densities: Sequence[float] = DEFAULT_DENSITIES) -
         attrs={**_source_attrs(pred), "kind": "metrics",
                "definitions": "see unebolt_viz.metrics (strict upper triangle; F1 on top-|r| edges)"},
     )
-    for key in ("experiment", "split", "tr"):
+    for key in ("experiment", "split", "tr", "atlas", "roi_fingerprint", "model_data_source"):
         if key in pred.attrs:
             ds.attrs[key] = pred.attrs[key]
     ds["tcorr"].attrs = {"long_name": "mean temporal r over ROIs"}

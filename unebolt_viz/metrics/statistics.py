@@ -6,6 +6,7 @@ import numpy as np
 import xarray as xr
 
 from ..data.containers import InvalidDataError
+from ._common import _align_labels
 
 __all__ = ["paired_ttest"]
 
@@ -16,7 +17,8 @@ def paired_ttest(metrics_a: xr.Dataset | xr.DataArray, metrics_b: xr.Dataset | x
     """Paired Student t-test between two models across scans (Fig. 2a of the paper).
 
     The two sets are matched by their ``dim`` labels (scans); any other dimension (e.g.
-    ``roi`` for ``temporal_r``) gives one test per element. The statistic is that of
+    ``roi`` for ``temporal_r``) gives one test per element, matched by label too (ROI names),
+    and different labels are refused. The statistic is that of
     :func:`scipy.stats.ttest_rel` on ``a - b``: ``t = mean(d) / (std(d, ddof=1) / sqrt(n))``
     with ``n - 1`` degrees of freedom.
 
@@ -50,6 +52,8 @@ def paired_ttest(metrics_a: xr.Dataset | xr.DataArray, metrics_b: xr.Dataset | x
             f"{sorted(set(labels_a) - set(labels_b))}, only in b: {sorted(set(labels_b) - set(labels_a))}."
         )
     b = b.sel({dim: a[dim].values})
+    others = tuple(d for d in a.dims if d != dim and d in b.dims)
+    b = _align_labels(a, b, dims=others, names=("metrics_a", "metrics_b"))
     if alternative not in ("two-sided", "greater", "less"):
         raise ValueError(f"alternative={alternative!r}; use 'two-sided', 'greater' or 'less'.")
     diff = (a - b.values if a.dims == b.dims else a - b.transpose(*a.dims).values)

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ..conventions import INPUT_SCALE_UV, N_TIMES, PAPER_CHANNELS, SFREQ
+from ..data.identity import check_provenance, provenance_config
 from .labram import MAX_PATCHES, PATCH_SIZE, labram_channel_rows
 from .presets import MODEL_NAMES, preset_hparams
 
@@ -48,6 +49,13 @@ class EEGModelMixin:
         Size: ``"paper"``, ``"compact"`` or ``"tiny"`` (see :mod:`unebolt_viz.models.presets`).
     seed : int or None
         Seed of the weight initialisation; the global torch generator is left untouched.
+    roi_names : sequence of str, optional
+        The ROIs the outputs stand for, in output order (set by training from the BOLD it was
+        trained on; :func:`unebolt_viz.training.predict` refuses scans of other ROIs).
+    atlas : str, optional
+        Name of the atlas of those ROIs.
+    training_data_source : str, optional
+        ``data_source`` of the training scans (simulated, semi-synthetic or real).
     **overrides
         Any hyperparameter of the model's preset, by name.
     """
@@ -60,6 +68,9 @@ class EEGModelMixin:
     preset: str
     seed: int | None
     hparams: dict[str, Any]
+    roi_names: tuple[str, ...] | None
+    atlas: str | None
+    training_data_source: str | None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -75,11 +86,16 @@ class EEGModelMixin:
         sfreq: float = SFREQ,
         preset: str = "paper",
         seed: int | None = None,
+        roi_names: Sequence[str] | None = None,
+        atlas: str | None = None,
+        training_data_source: str | None = None,
         **overrides: Any,
     ) -> None:
         super().__init__()
         hparams = resolve_hparams(self.name, preset, overrides)
         _check_sizes(n_outputs, n_times, sfreq)
+        self.roi_names, self.atlas, self.training_data_source = check_provenance(
+            n_outputs, roi_names, atlas, training_data_source)
         self.ch_names, _ = labram_channel_rows(ch_names)
         self.n_outputs = n_outputs
         self.n_times = int(n_times)
@@ -110,6 +126,7 @@ class EEGModelMixin:
             "sfreq": self.sfreq,
             "seed": self.seed,
             **self.hparams,
+            **provenance_config(self),
         }
 
     @classmethod

@@ -19,7 +19,16 @@ from scipy import linalg, stats
 
 from .._utils import atomic_path
 from ..conventions import N_TIMES, PAPER_CHANNELS, SFREQ, canonical_channel_name
-from ._files import base_path, read_config, with_ext, write_config
+from ..data.identity import check_provenance, provenance_config
+from ._files import (
+    SHA256_KEY,
+    base_path,
+    file_sha256,
+    read_payload,
+    read_weights,
+    with_ext,
+    write_config,
+)
 
 #: Frequency bands in Hz, [low, high).
 DEFAULT_BANDS: dict[str, tuple[float, float]] = {
@@ -63,6 +72,13 @@ class RidgeBaseline:
         Length of the band-power segments in seconds; must divide the window length.
     n_times : int
         Samples per window (3200 = 16 s).
+    roi_names : sequence of str, optional
+        The ROIs the outputs stand for (set by :func:`unebolt_viz.training.fit_ridge` from the
+        training BOLD); None when unknown.
+    atlas : str, optional
+        Name of their atlas.
+    training_data_source : str, optional
+        ``data_source`` of the training scans.
 
     Attributes
     ----------
@@ -90,6 +106,9 @@ class RidgeBaseline:
         ch_names: Sequence[str] = PAPER_CHANNELS,
         segment_s: float = 2.0,
         n_times: int = N_TIMES,
+        roi_names: Sequence[str] | None = None,
+        atlas: str | None = None,
+        training_data_source: str | None = None,
     ) -> None:
         if alpha < 0:
             raise ValueError(f"alpha must be >= 0, got {alpha}")
@@ -118,6 +137,8 @@ class RidgeBaseline:
         self.intercept_: np.ndarray | None = None
         self.feature_mean_: np.ndarray | None = None
         self.feature_scale_: np.ndarray | None = None
+        self.roi_names, self.atlas, self.training_data_source = check_provenance(
+            None, roi_names, atlas, training_data_source)
 
     @property
     def n_chans(self) -> int:
@@ -166,6 +187,7 @@ class RidgeBaseline:
             raise ValueError(f"targets must be (n_windows={X.shape[0]}, n_outputs), got {Y.shape}")
         if not np.all(np.isfinite(Y)):
             raise ValueError("targets contain NaN or infinite values")
+        check_provenance(Y.shape[1], self.roi_names, self.atlas, self.training_data_source)
         self.feature_mean_ = X.mean(axis=0)
         scale = X.std(axis=0)
         self.feature_scale_ = np.where(scale > 0, scale, 1.0)
@@ -196,6 +218,7 @@ class RidgeBaseline:
             "segment_s": self.segment_s,
             "n_times": self.n_times,
             "n_outputs": self.n_outputs,
+            **provenance_config(self),
         }
 
     @classmethod
@@ -247,6 +270,7 @@ class RidgeBaseline:
         model.feature_mean_ = np.asarray(arrays["feature_mean"], dtype=float)
         model.feature_scale_ = np.asarray(arrays["feature_scale"], dtype=float)
         model.n_outputs = int(config["n_outputs"])
+        check_provenance(model.n_outputs, model.roi_names, model.atlas, model.training_data_source)
         return model
 
     def save(self, path: str | os.PathLike) -> tuple[Path, Path]:
@@ -260,22 +284,25 @@ class RidgeBaseline:
         }
         with atomic_path(weights_path) as tmp:
             save_file(arrays, tmp)
-        write_config(config_path, self.get_config())
+            digest = file_sha256(tmp)
+        write_config(config_path, self.get_config(), weights_sha256=digest)
         return weights_path, config_path
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> RidgeBaseline:
-        """Load a model written by :meth:`save` (no pickle involved)."""
-        from safetensors.numpy import load_file
+        """Load a model written by :meth:`save` (no pickle involved).
 
+        The weights are checked against the sha256 recorded in ``<path>.json`` (when there is
+        one); a missing, damaged or mismatched file raises a ``ModelFileError`` naming it.
+        """
         base = base_path(path)
-        config = read_config(base)
+        payload = read_payload(base)
+        config = payload["config"]
         if config.get("name") != cls.name:
             raise ValueError(f"{base} holds a {config.get('name')!r} model, not a RidgeBaseline")
-        weights_path = with_ext(base, ".safetensors")
-        if not weights_path.exists():
-            raise FileNotFoundError(f"No weights at {weights_path} (written by save)")
-        return cls.from_state(config, load_file(str(weights_path)))
+        arrays = read_weights(with_ext(base, ".safetensors"), "np", payload.get(SHA256_KEY),
+                              recorded_in=with_ext(base, ".json"))
+        return cls.from_state(config, arrays)
 
     def _check_windows(self, windows: np.ndarray) -> np.ndarray:
         windows = np.asarray(windows, dtype=float)

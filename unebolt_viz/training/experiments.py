@@ -139,13 +139,14 @@ def fit_ridge(entry: Mapping[str, Any], ch_names: Sequence[str], n_times: int,
     Returns
     -------
     model : RidgeBaseline
+        Recording the training scans' ROIs, atlas and data source.
     info : dict
         The chosen ``alpha`` and the validation r of each (``val_r_by_alpha``).
     """
     from ..metrics import temporal_r
     from ..models import RidgeBaseline
     from .datasets import WindowDataset
-    from .inference import predict
+    from .inference import predict, record_training_rois
 
     ds = WindowDataset(train, ch_names=ch_names, n_times=n_times)
     windows = np.concatenate([ds.scan_windows(k).numpy() for k in range(len(train))])
@@ -155,7 +156,9 @@ def fit_ridge(entry: Mapping[str, Any], ch_names: Sequence[str], n_times: int,
         raise ValueError(f"Model {entry['label']!r}: choosing among alphas {alphas} needs validation scans.")
     best, best_score, scores = None, -np.inf, {}
     for alpha in alphas:
-        ridge = RidgeBaseline(alpha=alpha, ch_names=ch_names, n_times=n_times).fit(windows, targets)
+        ridge = RidgeBaseline(alpha=alpha, ch_names=ch_names, n_times=n_times)
+        record_training_rois(ridge, train)
+        ridge.fit(windows, targets)
         score = float(temporal_r(predict(ridge, val)).mean()) if len(alphas) > 1 else 0.0
         scores[alpha] = score
         if best is None or score > best_score:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from typing import Any
@@ -10,8 +11,9 @@ import numpy as np
 import xarray as xr
 
 from ..data.containers import InvalidDataError, predictions
+from ..data.identity import UNKNOWN_ATLAS, atlas_record, check_same_atlas
 
-__all__ = ["predict", "predict_scan", "resolve_device", "autocast_context"]
+__all__ = ["predict", "predict_scan", "record_training_rois", "resolve_device", "autocast_context"]
 
 
 def resolve_device(device: Any = None, model: Any = None):
@@ -120,9 +122,90 @@ def predict_scan(model: Any, pair: Any, *, batch_size: int = 64, device: Any = N
     return _predict_dataset(model, dataset, 0, batch_size, device, precision)
 
 
+def record_training_rois(model: Any, pairs: Sequence[Any]) -> None:
+    """Record on ``model`` the ROIs, atlas and data source of its training scans.
+
+    Sets ``roi_names`` (from ``pair.bold.roi``), ``atlas`` (the BOLD's ``atlas`` attribute,
+    None when unknown) and ``training_data_source`` (``pair.data_source``); they are saved in
+    the model's config. A warning says so when they replace different ROIs the model had.
+
+    Parameters
+    ----------
+    model : torch.nn.Module or RidgeBaseline
+        A model of :mod:`unebolt_viz.models`.
+    pairs : sequence of ScanPair
+        The training scans (all on the same ROIs, in the same order).
+    """
+    pairs = list(pairs)
+    if not pairs:
+        raise InvalidDataError("No training scans: pass at least one ScanPair.")
+    bold = pairs[0].bold
+    names = tuple(str(r) for r in bold.roi.values)
+    atlas = bold.attrs.get("atlas")
+    atlas = None if atlas in (None, UNKNOWN_ATLAS) else str(atlas)
+    sources = sorted({str(p.data_source) for p in pairs})
+    old = getattr(model, "roi_names", None)
+    if old is not None and tuple(old) != names:
+        was = atlas_record(getattr(model, "atlas", None), old)
+        now = atlas_record(atlas, names)
+        warnings.warn(
+            f"{getattr(model, 'name', type(model).__name__)} was trained on atlas "
+            f"{was['atlas']!r} ({was['n_rois']} ROIs, fingerprint {was['roi_fingerprint']}) and "
+            f"is now trained on atlas {now['atlas']!r} ({now['n_rois']} ROIs, fingerprint "
+            f"{now['roi_fingerprint']}); it now records the new ROIs.", stacklevel=3)
+    model.roi_names = names
+    model.atlas = atlas
+    model.training_data_source = "+".join(sources)
+
+
+def _model_name(model: Any) -> str:
+    return str(getattr(model, "name", None) or type(model).__name__)
+
+
+def _check_model_rois(model: Any, rois: Sequence[str], data_atlas: Any,
+                      allow_atlas_mismatch: bool) -> dict[str, Any]:
+    """Refuse scans of other ROIs than the model's; return what to record about the check."""
+    data = atlas_record(data_atlas, rois)
+    model_rois = getattr(model, "roi_names", None)
+    n_outputs = getattr(model, "n_outputs", None)
+    if n_outputs is not None and n_outputs != data["n_rois"] and not (
+            model_rois is not None and allow_atlas_mismatch):
+        raise InvalidDataError(
+            f"The model predicts {n_outputs} ROIs but the scans have {data['n_rois']} (atlas "
+            f"{data['atlas']!r}): use a model trained on the same atlas."
+        )
+    if model_rois is None:
+        warnings.warn(
+            f"The model {_model_name(model)!r} does not record which ROIs it predicts (saved "
+            f"before unebolt_viz recorded them), so only the ROI count ({data['n_rois']}) was "
+            f"checked against the scans' atlas {data['atlas']!r}. Make sure it was trained on "
+            "that atlas; retraining (or fitting) it records its ROIs.", stacklevel=3)
+        return {"model_atlas": UNKNOWN_ATLAS, "model_roi_fingerprint": UNKNOWN_ATLAS}
+    model_rec = atlas_record(getattr(model, "atlas", None), model_rois)
+    record = {"model_atlas": model_rec["atlas"], "model_roi_fingerprint": model_rec["roi_fingerprint"]}
+    if model_rec["roi_fingerprint"] == data["roi_fingerprint"]:
+        return record
+    if not allow_atlas_mismatch:
+        check_same_atlas(model_rec, data, expected_rois=model_rois, found_rois=rois,
+                         labels=(f"the model {_model_name(model)!r}", "the scans"),
+                         override="allow_atlas_mismatch=True to predict()")
+    if n_outputs is not None and n_outputs != data["n_rois"]:
+        raise InvalidDataError(
+            f"allow_atlas_mismatch=True cannot pair {n_outputs} model outputs with "
+            f"{data['n_rois']} ROIs of the scans: use a model trained on the scans' atlas."
+        )
+    warnings.warn(
+        f"Predicting scans of atlas {data['atlas']!r} ({data['n_rois']} ROIs, fingerprint "
+        f"{data['roi_fingerprint']}) with a model trained on atlas {model_rec['atlas']!r} "
+        f"(fingerprint {model_rec['roi_fingerprint']}) because allow_atlas_mismatch=True: "
+        "output i is paired with the scans' ROI i.", stacklevel=3)
+    return {**record, "atlas_mismatch_allowed": "true"}
+
+
 def predict(model: Any, pairs: Sequence[Any] | Any, *, batch_size: int = 64, device: Any = None,
             precision: str = "auto", model_name: str | None = None,
-            attrs: Mapping[str, Any] | None = None) -> xr.Dataset:
+            attrs: Mapping[str, Any] | None = None,
+            allow_atlas_mismatch: bool = False) -> xr.Dataset:
     """Predict whole scans and pair the predictions with the truth.
 
     Parameters
@@ -142,13 +225,25 @@ def predict(model: Any, pairs: Sequence[Any] | Any, *, batch_size: int = 64, dev
         Recorded in the ``model`` attribute (default: the model's ``name``).
     attrs : mapping, optional
         Extra attributes (experiment, split, checkpoint, ...).
+    allow_atlas_mismatch : bool
+        Predict even when the scans' ROIs (names, in order) differ from those the model was
+        trained on; the mismatch is then recorded in the attributes and warned about.
 
     Returns
     -------
     xarray.Dataset
         A predictions container: ``true`` and ``pred`` on ``(time, roi)`` with the scans'
         ``time``, ``tr_index``, ``scan``, ``subject`` and the ROIs' ``network``, ``hemisphere``,
-        ``x``, ``y``, ``z`` coordinates; ``data_source`` of the data.
+        ``x``, ``y``, ``z`` coordinates; ``data_source``, ``atlas`` and ``roi_fingerprint``
+        of the data; ``model_data_source``, ``model_atlas`` and ``model_roi_fingerprint`` of
+        the model's training data (``"unknown"`` for models that do not record them).
+
+    Raises
+    ------
+    AtlasMismatchError
+        If the model records ROIs other than the scans' (both atlases are named), unless
+        ``allow_atlas_mismatch=True``. A model that records no ROIs is checked on the ROI
+        count only, with a warning.
     """
     from .datasets import WindowDataset
 
@@ -160,16 +255,14 @@ def predict(model: Any, pairs: Sequence[Any] | Any, *, batch_size: int = 64, dev
         raise InvalidDataError(f"The scans mix data sources {sorted(sources)}; predict them separately.")
     ch_names, n_times = _model_inputs(model)
     dataset = WindowDataset(pairs, ch_names=ch_names, n_times=n_times)
-    n_outputs = getattr(model, "n_outputs", None)
-    if n_outputs is not None and n_outputs != dataset.n_outputs:
-        raise InvalidDataError(
-            f"The model predicts {n_outputs} ROIs but the scans have {dataset.n_outputs}: use a "
-            "model trained on the same atlas."
-        )
+    checked = _check_model_rois(model, dataset.rois, pairs[0].bold.attrs.get("atlas"),
+                                allow_atlas_mismatch)
+    source = getattr(model, "training_data_source", None)
+    record = {**checked, "model_data_source": UNKNOWN_ATLAS if source is None else str(source)}
     device = resolve_device(device, model) if _is_torch_model(model) else None
     pred = np.concatenate([_predict_dataset(model, dataset, k, batch_size, device, precision)
                            for k in range(len(pairs))])
     true = pairs[0].bold if len(pairs) == 1 else xr.concat(
         [p.bold for p in pairs], dim="time", combine_attrs="override")
     name = model_name or getattr(model, "name", None) or type(model).__name__
-    return predictions(true, pred, model=str(name), attrs=attrs)
+    return predictions(true, pred, model=str(name), attrs={**record, **dict(attrs or {})})

@@ -50,7 +50,7 @@ from . import checkpoint as ckpt
 from .config import RUNTIME_FIELDS, SELECT_ON, TrainConfig, TrainResult
 from .datasets import ConsecutiveBatchSampler, WindowDataset, collate_batch
 from .distributed import DistInfo, barrier, gather_cat, init_distributed
-from .inference import autocast_context, predict
+from .inference import autocast_context, predict, record_training_rois
 
 __all__ = ["TrainConfig", "TrainResult", "Trainer", "train_model", "lr_factor", "SELECT_ON"]
 
@@ -207,6 +207,10 @@ class Trainer:
             resume: bool = True) -> TrainResult:
         """Train; resume from the last checkpoint in ``out_dir`` when there is one.
 
+        The model records the training scans' ROI names, atlas and data source
+        (``roi_names``, ``atlas``, ``training_data_source``, saved in its config), so that
+        :func:`~unebolt_viz.training.predict` refuses scans of other ROIs.
+
         Parameters
         ----------
         train_pairs : sequence of ScanPair
@@ -259,6 +263,7 @@ class Trainer:
                 f"The model predicts {model.n_outputs} ROIs but the scans have "
                 f"{train_ds.n_outputs}; build it with n_outputs={train_ds.n_outputs}."
             )
+        record_training_rois(self.model, train_pairs)
         sampler = ConsecutiveBatchSampler(train_ds.segments, cfg.batch_size, shuffle=True,
                                           seed=cfg.seed, rank=info.rank, world_size=info.world_size)
         loader = torch.utils.data.DataLoader(
