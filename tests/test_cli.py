@@ -132,3 +132,113 @@ def test_simulate_train_predict_evaluate_from_files(tmp_path, capsys):
     assert pred.attrs["data_source"] == "simulated"
     assert main(["evaluate", str(tmp_path / "pred.nc")]) == 0
     assert "Mean(std)" in capsys.readouterr().out
+
+
+# --- input errors: exit status 2, one line on stderr, nothing written ------------------------
+
+
+def _one_line_error(capsys, command: str) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1 and err.startswith(f"unebolt-viz {command}: error: ")
+    return err
+
+
+def test_train_with_a_bad_yaml_config_names_the_file(tmp_path, capsys):
+    config = tmp_path / "exp.yaml"
+    config.write_text("name: broken\nmodels: [unebolt\n  data: {source: simulated\n")
+    assert main(["train", "--config", str(config)]) == 2
+    err = _one_line_error(capsys, "train")
+    assert str(config) in err and "not a valid experiment config" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.yaml"]
+
+
+@pytest.mark.parametrize("option", [["--max-steps", "-3"], ["--max-steps", "0"],
+                                    ["--epochs", "0"], ["--lr", "-1"], ["--batch-size", "x"],
+                                    ["--grad-accum", "0"], ["--seed", "-1"]])
+def test_train_refuses_out_of_range_numbers_before_writing(tmp_path, capsys, option):
+    run = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--simulated", "tiny", "--model", "unebolt", *option, "--out", str(run)])
+    assert exit_info.value.code == 2
+    err = _one_line_error(capsys, "train")
+    assert option[0] in err and ("must be" in err or "expected" in err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_evaluate_refuses_an_out_of_range_density(tmp_path, capsys):
+    path, _ = _predictions(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", str(path), "--densities", "1.5"])
+    assert exit_info.value.code == 2
+    assert "--densities" in _one_line_error(capsys, "evaluate")
+
+
+def test_train_refuses_an_unknown_model_before_writing_split_csv(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--simulated", "tiny", "--model", "transformerx", "--no-progress",
+                 "--out", str(run)]) == 2
+    err = _one_line_error(capsys, "train")
+    assert "'transformerx' is not a model" in err and "unebolt" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
+def test_train_on_cuda_without_a_gpu_is_refused_before_writing(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--simulated", "tiny", "--model", "unebolt", "--device", "cuda",
+                 "--no-progress", "--out", str(run)]) == 2
+    err = _one_line_error(capsys, "train")
+    assert "--device cuda" in err and "--device cpu" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_train_refuses_a_kfold_fold_out_of_range(tmp_path, capsys):
+    assert main(["train", "--simulated", "tiny", "--split", "kfold:3:5",
+                 "--out", str(tmp_path / "run")]) == 2
+    assert "0 <= FOLD < K" in _one_line_error(capsys, "train")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_simulate_onto_an_existing_file_is_refused(tmp_path, capsys):
+    target = tmp_path / "data"
+    target.write_text("keep me")
+    assert main(["simulate", "--preset", "tiny", "--scans", "sub01-scan01",
+                 "--out", str(target)]) == 2
+    err = _one_line_error(capsys, "simulate")
+    assert f"--out {target}" in err and "is an existing file" in err
+    assert target.read_text() == "keep me" and list(tmp_path.iterdir()) == [target]
+
+
+def test_evaluate_with_a_csv_in_a_missing_folder_writes_nothing(tmp_path, capsys):
+    path, _ = _predictions(tmp_path)
+    code = main(["evaluate", str(path), "--out", str(tmp_path / "m.nc"),
+                 "--csv", str(tmp_path / "no_such_dir" / "t.csv")])
+    assert code == 2
+    err = _one_line_error(capsys, "evaluate")
+    assert "--csv" in err and "mkdir -p" in err and str(tmp_path / "no_such_dir") in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pred.nc"]
+
+
+def test_evaluate_of_a_damaged_file_names_it(tmp_path, capsys):
+    path, _ = _predictions(tmp_path)
+    path.write_bytes(path.read_bytes()[:500])
+    assert main(["evaluate", str(path)]) == 2
+    err = _one_line_error(capsys, "evaluate")
+    assert str(path) in err and "truncated" in err
+
+
+def test_fetch_refusal_names_the_cli_flag(tmp_path, capsys):
+    from unebolt_viz.datasets.fetch import UnverifiedDataError, fetch, load_manifest
+
+    datasets = load_manifest()["datasets"]
+    name = next(n for n, e in sorted(datasets.items())
+                if e["access"] == "download" and e.get("sha256") is None and "files" not in e)
+    assert main(["fetch", name, "--data-dir", str(tmp_path)]) == 2
+    err = _one_line_error(capsys, "fetch")
+    assert "--allow-unverified" in err and "allow_unverified=True" not in err
+    with pytest.raises(UnverifiedDataError) as python_err:  # from Python: the argument's name
+        fetch(name, tmp_path)
+    assert "allow_unverified=True" in str(python_err.value)
+    assert "--allow-unverified" not in str(python_err.value)
+    assert list(tmp_path.iterdir()) == []

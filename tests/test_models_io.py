@@ -13,6 +13,13 @@ from unebolt_viz.models import MODEL_NAMES, build_model, load_model, read_config
 X = torch.randn(2, 26, 3200) * 20
 
 
+def _forget_hash(config_path):
+    """Drop the recorded sha256, as in files saved before it was recorded (still loadable)."""
+    payload = json.loads(config_path.read_text())
+    del payload["weights_sha256"]
+    config_path.write_text(json.dumps(payload))
+
+
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_save_load_round_trip_gives_identical_outputs(tmp_path, name):
     model = build_model(name, n_outputs=3, preset="tiny", seed=0).eval()
@@ -37,7 +44,8 @@ def test_dotted_names_keep_their_suffix(tmp_path):
 def test_wrong_key_or_shape_is_named(tmp_path):
     model = build_model("unebolt", n_outputs=4, preset="tiny", seed=0)
     assert model.roi_input_dim == 25 + 4  # tiny width 25, d_r = 4
-    weights, _ = save_model(model, tmp_path / "m")
+    weights, config = save_model(model, tmp_path / "m")
+    _forget_hash(config)  # edited weights: only the key check, not the hash, is tested here
     state = load_file(weights)
     state["head.weights"] = state.pop("head.weight")
     save_file(state, weights)
@@ -58,6 +66,7 @@ def test_config_and_weights_must_agree(tmp_path):
     save_model(build_model("unebolt", n_outputs=4, preset="tiny"), tmp_path / "a")
     save_model(build_model("unebolt", n_outputs=5, preset="tiny"), tmp_path / "b")
     (tmp_path / "b.json").replace(tmp_path / "a.json")
+    _forget_hash(tmp_path / "a.json")
     with pytest.raises(ValueError, match=r"roi_lut: expected shape \(5, 5\), found \(4, 4\)"):
         load_model(tmp_path / "a")
 

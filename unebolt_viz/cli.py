@@ -25,6 +25,7 @@ Several GPUs: put ``torchrun --standalone --nproc_per_node=4 -m`` in front of
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,8 +42,31 @@ class CLIError(Exception):
     """A problem with the command line the user can fix; printed without a traceback."""
 
 
-# ----------------------------------------------------------------------------------------------
-# parser
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr (exit status 2), like main's."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help').\n")
+
+
+def _number(kind: type, low: float, high: float | None = None, strict: bool = False):
+    """An argparse type: a ``kind`` (int or float) >= ``low`` (> if ``strict``), <= ``high``."""
+    bound = f"{'>' if strict else '>='} {low:g}" + ("" if high is None else f" and <= {high:g}")
+    what = "an integer" if kind is int else "a number"
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what} {bound}, got {text!r}") from None
+        if value < low or (strict and value == low) or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {what} {bound}, got {text}")
+        return value
+
+    return parse
+
+
+_SEED, _POSITIVE = _number(int, 0), _number(int, 1)
 
 
 def _add_data_options(p: argparse.ArgumentParser, scans_help: str) -> None:
@@ -52,20 +76,20 @@ def _add_data_options(p: argparse.ArgumentParser, scans_help: str) -> None:
     source.add_argument("--data", metavar="DIR", type=Path,
                         help="a BIDS-like folder of simultaneous EEG + BOLD runs (as 'simulate' "
                              "writes, or your own)")
-    p.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
+    p.add_argument("--seed", type=_SEED, default=0, help="simulation seed (default 0)")
     p.add_argument("--n-rois", type=int, default=64, choices=(64, 128, 256),
                    help="ROIs of the embedded atlas for simulated data (default 64)")
     p.add_argument("--condition", default="rest", choices=("rest", "task"),
                    help="simulated condition (default rest)")
     p.add_argument("--task", default=None, help="BIDS task of --data to use (default: all)")
-    p.add_argument("--highpass", type=float, default=None,
+    p.add_argument("--highpass", type=_number(float, 0, strict=True), default=None,
                    help="EEG high-pass in Hz for --data (the paper uses 0.5 cross-subject)")
     p.add_argument("--scans", default=None, help=scans_help)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``unebolt-viz``."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="EEG-to-fMRI translation with UnEBOLT: simulate data, train, predict and "
                     "evaluate whole-brain BOLD ROI time series and functional connectivity.",
@@ -79,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "as ROI tables) in a BIDS-like layout that 'train --data' reads.")
     p.add_argument("--preset", default="tiny", choices=("tiny", "teaching", "paper"),
                    help="cohort size (default tiny)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_SEED, default=0, help="random seed (default 0)")
     p.add_argument("--n-rois", type=int, default=64, choices=(64, 128, 256),
                    help="ROIs of the embedded atlas (default 64)")
     p.add_argument("--condition", default="rest", choices=("rest", "task"))
@@ -102,24 +126,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="subject",
                    help="subject (3:1:1 by subject), table:PATH (scan,subject,split CSV), "
                         "kfold:K:FOLD, loso:SUBJECT (default subject)")
-    p.add_argument("--split-seed", type=int, default=0, help="seed of the random subject split")
+    p.add_argument("--split-seed", type=_SEED, default=0, help="seed of the random subject split")
     p.add_argument("--channels", default=None,
                    help="EEG channels the model reads: 'shared23' or a comma-separated list "
                         "(default: the paper's 26)")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=64, help="global batch of consecutive TRs")
-    p.add_argument("--lr", type=float, default=3e-4)
-    p.add_argument("--warmup-epochs", type=float, default=5.0)
+    p.add_argument("--epochs", type=_POSITIVE, default=20)
+    p.add_argument("--batch-size", type=_POSITIVE, default=64, help="global batch of consecutive TRs")
+    p.add_argument("--lr", type=_number(float, 0, strict=True), default=3e-4)
+    p.add_argument("--warmup-epochs", type=_number(float, 0), default=5.0)
     p.add_argument("--loss", default="full",
                    choices=("full", "mse_only", "no_mse", "no_scorr", "no_tcorr"))
-    p.add_argument("--grad-accum", type=int, default=1)
-    p.add_argument("--train-seed", type=int, default=12345, help="seed of batch order and dropout")
+    p.add_argument("--grad-accum", type=_POSITIVE, default=1)
+    p.add_argument("--train-seed", type=_SEED, default=12345, help="seed of batch order and dropout")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--precision", default="auto", choices=("auto", "bf16", "fp32"))
     p.add_argument("--compile", action="store_true", help="torch.compile the model (GPU only)")
-    p.add_argument("--num-workers", type=int, default=0)
-    p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps")
-    p.add_argument("--checkpoint-every", type=int, default=None, help="also checkpoint every N steps")
+    p.add_argument("--num-workers", type=_number(int, 0), default=0)
+    p.add_argument("--max-steps", type=_POSITIVE, default=None, help="stop after this many steps")
+    p.add_argument("--checkpoint-every", type=_POSITIVE, default=None, help="also checkpoint every N steps")
     p.add_argument("--tensorboard", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--no-resume", action="store_true", help="start afresh even if --out has a checkpoint")
@@ -132,15 +156,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="saved model base path (e.g. runs/a/best for best.safetensors + best.json)")
     _add_data_options(p, "comma-separated scans, or train/val/test to take them from the run's "
                          "split.csv beside the model (default: all)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--device", default="auto")
+    p.add_argument("--batch-size", type=_POSITIVE, default=64)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--out", type=Path, required=True, help="output .nc file")
 
     p = sub.add_parser("evaluate", help="metrics of a predictions file (Tcorr, FC, F1)",
                        description="Compute the paper's metrics per scan (Tcorr, Pixcorr, ConnMSE, "
                                    "F1 at densities) and print a table like its Table 3.")
     p.add_argument("predictions", type=Path, help="a predictions .nc file from 'predict'")
-    p.add_argument("--densities", type=float, nargs="+", default=[0.25, 0.5])
+    p.add_argument("--densities", type=_number(float, 0, 1, strict=True), nargs="+", default=[0.25, 0.5],
+                   help="edge densities of the F1 scores, in (0, 1] (default 0.25 0.5)")
     p.add_argument("--out", type=Path, default=None, help="write the metrics Dataset (.nc)")
     p.add_argument("--csv", type=Path, default=None, help="write the summary table (.csv)")
 
@@ -152,10 +177,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-unverified", action="store_true",
                    help="accept an entry whose sha256 the manifest does not know")
     return parser
-
-
-# ----------------------------------------------------------------------------------------------
-# helpers
 
 
 def _scan_list(text: str | None) -> list[str] | None:
@@ -194,25 +215,58 @@ def _split_section(text: str, seed: int) -> dict[str, Any]:
     if kind == "table":
         if not rest:
             raise CLIError("--split table:PATH needs the path of a CSV (scan, subject, split).")
+        if not Path(rest).is_file():
+            raise CLIError(f"--split table:{rest}: no such file; give the path of a CSV with "
+                           "columns scan, subject, split.")
         return {"kind": "table", "path": rest}
     if kind == "kfold":
         parts = rest.split(":")
         if len(parts) != 2 or not all(p.isdigit() for p in parts):
             raise CLIError("--split kfold:K:FOLD, e.g. kfold:5:0.")
-        return {"kind": "kfold", "n_splits": int(parts[0]), "fold": int(parts[1]), "seed": seed}
+        n_splits, fold = int(parts[0]), int(parts[1])
+        if n_splits < 2 or fold >= n_splits:
+            raise CLIError(f"--split {text}: need K >= 2 and 0 <= FOLD < K, e.g. kfold:5:0.")
+        return {"kind": "kfold", "n_splits": n_splits, "fold": fold, "seed": seed}
     if kind == "loso":
         return {"kind": "loso", "subject": rest or None, "seed": seed}
     raise CLIError(f"--split {text!r}: use subject, table:PATH, kfold:K:FOLD or loso:SUBJECT.")
 
 
-# ----------------------------------------------------------------------------------------------
-# commands
+def _check_output(path: Path, flag: str, is_file: bool = True,
+                  parent_must_exist: bool = False) -> None:
+    """Refuse an output path that cannot be written (checked before anything is computed)."""
+    if is_file and path.is_dir():
+        raise CLIError(f"{flag} {path} is a folder; give a file path, e.g. {path / path.name}.")
+    if parent_must_exist and not path.parent.is_dir():
+        raise CLIError(f"{flag} {path}: the folder {path.parent} does not exist; create it "
+                       f"first (mkdir -p {path.parent}) or choose another path.")
+    existing = next(p for p in (path.parent if is_file else path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise CLIError(f"{flag} {path}: {existing} is an existing file, not a folder; choose "
+                       "another path (or move the file away).")
+
+
+def _check_device(text: str) -> None:
+    """Refuse a --device this machine does not have, before any data is loaded."""
+    import torch
+
+    try:
+        device = torch.device("cpu" if text == "auto" else text)
+    except (RuntimeError, ValueError):
+        raise CLIError(f"--device {text!r} is not a device; use auto, cpu, cuda or cuda:N.") from None
+    n_gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if device.type == "cuda" and (device.index or 0) >= n_gpus:
+        raise CLIError(f"--device {text}: PyTorch sees {n_gpus} CUDA GPU(s) on this machine; "
+                       "use --device cpu, or --device auto to take a GPU when there is one.")
+    if device.type not in ("cpu", "cuda"):
+        raise CLIError(f"--device {text}: only auto, cpu and cuda[:N] are supported.")
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from .atlases import load_atlas
     from .simulation import simulate_cohort
 
+    _check_output(args.out, "--out", is_file=False)
     cohort = simulate_cohort(args.preset, seed=args.seed, atlas=load_atlas("embedded", args.n_rois),
                              condition=args.condition, progress=True)
     scans = _scan_list(args.scans)
@@ -226,36 +280,73 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_from_config(path: Path) -> int:
+    """Run ``train --config``: parse and check the file first, so that a typo writes nothing."""
+    import yaml
+
+    from .training.experiment_config import load_experiment_config
+    from .training.experiments import run_experiment
+
+    if not path.is_file():
+        raise CLIError(f"--config {path}: no such file.")
+    try:
+        load_experiment_config(path)
+    except (yaml.YAMLError, ValueError, TypeError) as err:
+        raise CLIError(f"--config {path} is not a valid experiment config: {err} Fix the file "
+                       "(YAML or JSON; 'unebolt-viz train --write-paper-configs DIR' writes "
+                       "examples).") from None
+    metrics = run_experiment(path)
+    print(f"Results ({metrics.attrs['data_source']} data) written for models "
+          f"{list(map(str, metrics.model.values))}.")
+    return 0
+
+
+_TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "warmup_epochs", "loss", "grad_accum", "device",
+                  "precision", "compile", "num_workers", "max_steps", "checkpoint_every",
+                  "tensorboard")
+
+
+def _train_config(args: argparse.Namespace) -> Any:
+    """The TrainConfig of the command line, checked before anything is loaded or written."""
+    from .models import MODEL_NAMES
+    from .training.trainer import TrainConfig
+
+    if args.model != "ridge" and args.model not in MODEL_NAMES:
+        raise CLIError(f"--model {args.model!r} is not a model; choose one of "
+                       f"{', '.join(MODEL_NAMES + ('ridge',))}.")
+    _check_device(args.device)
+    try:
+        return TrainConfig(seed=args.train_seed, progress=not args.no_progress,
+                           **{k: getattr(args, k) for k in _TRAIN_OPTIONS})
+    except (ValueError, TypeError) as err:
+        raise CLIError(str(err)) from None
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     if args.write_paper_configs is not None:
         import yaml
 
         from .training.experiments import paper_experiments
 
+        _check_output(args.write_paper_configs, "--write-paper-configs", is_file=False)
         args.write_paper_configs.mkdir(parents=True, exist_ok=True)
         for name, config in paper_experiments().items():
             (args.write_paper_configs / f"{name}.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
         print(f"Wrote the paper's experiment configs to {args.write_paper_configs}.")
         return 0
     if args.config is not None:
-        from .training.experiments import run_experiment
-
-        if not args.config.exists():
-            raise CLIError(f"--config {args.config}: no such file.")
-        metrics = run_experiment(args.config)
-        print(f"Results ({metrics.attrs['data_source']} data) written for models "
-              f"{list(map(str, metrics.model.values))}.")
-        return 0
+        return _train_from_config(args.config)
     if args.out is None:
         raise CLIError("train needs --out RUN_DIR (where checkpoints, the log and the model go).")
-    import torch  # noqa: F401  (fail here, clearly, if torch is missing)
+    _check_output(args.out, "--out", is_file=False)
+    split_spec = _split_section(args.split, args.split_seed)  # check the spec before loading
+    config = _train_config(args)
 
     from .training.distributed import init_distributed
     from .training.experiments import resolve_channels, resolve_split
-    from .training.trainer import TrainConfig, Trainer
+    from .training.trainer import Trainer
 
     info = init_distributed()
-    split_spec = _split_section(args.split, args.split_seed)  # check the spec before loading
     pairs, design = _load_pairs(args, _scan_list(args.scans))
     split = resolve_split(split_spec, design)
     by_scan = {p.scan: p for p in pairs}
@@ -264,10 +355,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         "shared23" if args.channels == "shared23" else _scan_list(args.channels))
     ch_names = resolve_channels(channels, pairs)
     n_rois = int(pairs[0].bold.sizes["roi"])
+    from .models import build_model
+
+    model = None if args.model == "ridge" else build_model(
+        args.model, n_outputs=n_rois, ch_names=ch_names, preset=args.preset, seed=0)
     args.out.mkdir(parents=True, exist_ok=True)
     if info.is_main:
         split.as_table(design).to_csv(args.out / "split.csv", index=False)
-    if args.model == "ridge":
+    if model is None:
         from .models import save_model
         from .training.experiments import fit_ridge
 
@@ -277,23 +372,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"Ridge fitted on {len(train)} scans (alpha={fit_info['alpha']:g}); saved "
               f"{args.out / 'best'}.json/.safetensors ({pairs[0].data_source} data).")
         return 0
-    from .models import MODEL_NAMES, build_model
-
-    if args.model not in MODEL_NAMES:
-        raise CLIError(f"--model {args.model!r}: choose one of {MODEL_NAMES + ('ridge',)}.")
-    model = build_model(args.model, n_outputs=n_rois, ch_names=ch_names, preset=args.preset, seed=0)
-    config = TrainConfig(
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, warmup_epochs=args.warmup_epochs,
-        loss=args.loss, grad_accum=args.grad_accum, seed=args.train_seed, device=args.device,
-        precision=args.precision, compile=args.compile, num_workers=args.num_workers,
-        max_steps=args.max_steps, checkpoint_every=args.checkpoint_every,
-        tensorboard=args.tensorboard, progress=not args.no_progress)
     result = Trainer(model, config, out_dir=args.out).fit(train, val, resume=not args.no_resume)
     if info.is_main:
         state = "stopped early (--max-steps); run again to continue" if result.interrupted else "done"
+        saved = (f"model at {args.out / 'best'}" if (args.out / "best.json").exists() else
+                 "no model saved yet (it is written at the end of an epoch)")
         print(f"Training {state}: {result.steps} steps, best epoch {result.best_epoch} "
               f"({result.select_on} {result.best_score:.4f}) on {pairs[0].data_source} data; "
-              f"model at {args.out / 'best'}, log at {args.out / 'log.csv'}.")
+              f"{saved}, log at {args.out / 'log.csv'}.")
     return 0
 
 
@@ -306,6 +392,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if not base.with_name(base.name + ".json").exists():
         raise CLIError(f"--model {args.model}: no {base.name}.json beside it (save_model writes "
                        "<path>.json and <path>.safetensors; pass the path without suffix).")
+    _check_output(args.out, "--out")
+    _check_device(args.device)
     scans = _scan_list(args.scans)
     if scans is not None and len(scans) == 1 and scans[0] in ("train", "val", "test"):
         import pandas as pd
@@ -331,11 +419,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ._utils import atomic_path
     from .data.netcdf import load, save
     from .metrics import evaluate, summary_table
 
-    if not args.predictions.exists():
-        raise CLIError(f"{args.predictions}: no such file.")
+    if not args.predictions.is_file():
+        raise CLIError(f"{args.predictions}: no such file; give a predictions .nc file written "
+                       "by 'unebolt-viz predict'.")
+    if args.out:
+        _check_output(args.out, "--out")
+    if args.csv:
+        _check_output(args.csv, "--csv", parent_must_exist=True)
     pred = load(args.predictions)
     if getattr(pred, "attrs", {}).get("kind") != "predictions":
         raise CLIError(f"{args.predictions} is not a predictions file (kind="
@@ -348,12 +442,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.out:
         save(metrics, args.out)
     if args.csv:
-        table.to_csv(args.csv)
+        with atomic_path(args.csv) as tmp:
+            table.to_csv(tmp)
     return 0
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from .datasets.fetch import fetch, list_datasets
+    from .datasets.fetch import UnverifiedDataError, fetch, list_datasets
 
     if args.list or not args.name:
         names = list_datasets()
@@ -363,7 +458,12 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         return 0
     if args.name not in list_datasets():
         raise CLIError(f"{args.name!r} is not in the data manifest; see 'unebolt-viz fetch --list'.")
-    paths = fetch(args.name, data_dir=args.data_dir, allow_unverified=args.allow_unverified)
+    if args.data_dir is not None:
+        _check_output(args.data_dir, "--data-dir", is_file=False)
+    try:
+        paths = fetch(args.name, data_dir=args.data_dir, allow_unverified=args.allow_unverified)
+    except UnverifiedDataError as err:
+        raise CLIError(err.with_option("--allow-unverified")) from None
     for path in paths if isinstance(paths, list) else [paths]:
         print(path)
     return 0
@@ -374,7 +474,10 @@ COMMANDS = {"simulate": cmd_simulate, "train": cmd_train, "predict": cmd_predict
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 on success, 2 on a usage error)."""
+    """Run the command line; return the exit status (0 on success, 2 on an input error, which
+    is printed as one line on stderr; other exceptions are bugs and keep their traceback)."""
+    from .datasets.fetch import FetchError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -382,10 +485,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return COMMANDS[args.command](args)
-    except (CLIError, ValueError, TypeError, FileNotFoundError, KeyError) as err:
+    except (CLIError, FetchError, ValueError, FileNotFoundError, NotADirectoryError,
+            IsADirectoryError) as err:
         if args.debug:
             raise
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        message = re.sub(r"\s*\n\s*", " ", str(err)).strip()
         print(f"{PROG} {args.command}: error: {message}", file=sys.stderr)
         return 2
 

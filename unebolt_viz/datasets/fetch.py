@@ -69,7 +69,19 @@ class UnknownDatasetError(FetchError, LookupError):
 
 
 class UnverifiedDataError(FetchError, ValueError):
-    """The entry has no sha256 to verify against and ``allow_unverified`` was not given."""
+    """The entry has no sha256 to verify against and ``allow_unverified`` was not given.
+
+    The message names the Python argument; :meth:`with_option` words it for another caller
+    (the command line names its ``--allow-unverified`` flag).
+    """
+
+    def __init__(self, problem: str, then: str) -> None:
+        self.problem, self.then = problem, then
+        super().__init__(self.with_option("allow_unverified=True"))
+
+    def with_option(self, option: str) -> str:
+        """The message, telling the user to pass ``option`` to go ahead."""
+        return f"{self.problem} Pass {option} {self.then}"
 
 
 class HashMismatchError(FetchError, ValueError):
@@ -188,8 +200,9 @@ def fetch(
     if unverified and not allow_unverified:
         raise UnverifiedDataError(
             f"the manifest records no sha256 for {', '.join(unverified)} of {name!r}, so a "
-            "download could not be verified. Pass allow_unverified=True to download it "
-            "anyway (its hash is then reported so that it can be added to the manifest)."
+            "download could not be verified.",
+            "to download it anyway (its hash is then reported so that it can be added to the "
+            "manifest).",
         )
     paths = [_fetch_file(name, spec, folder, progress) for spec in specs]
     return paths if "files" in entry else paths[0]
@@ -258,7 +271,8 @@ def _fetch_manual(
     if not allow_unverified:
         raise UnverifiedDataError(
             f"{folder} holds {name!r}, placed there by hand; there is no sha256 to verify it "
-            "against. Pass allow_unverified=True to use it."
+            "against.",
+            "to use it.",
         )
     return folder
 

@@ -3,7 +3,9 @@
 ``save_model(model, "run/unebolt")`` writes ``run/unebolt.safetensors`` and ``run/unebolt.json``
 (each written to a temporary file in the same folder, then renamed). ``load_model`` rebuilds the
 model from the JSON and loads the weights strictly: a missing, unexpected or mis-shaped tensor
-raises a ValueError naming it. Nothing is ever unpickled.
+raises a ValueError naming it. The JSON records the sha256 of the weights, checked on load (a
+damaged or replaced weights file raises a :class:`ModelFileError` naming it). Nothing is ever
+unpickled.
 """
 
 from __future__ import annotations
@@ -17,7 +19,17 @@ import torch
 from torch import nn
 
 from .._utils import atomic_path
-from ._files import base_path, read_config, with_ext, write_config
+from ._files import (  # noqa: F401  (ModelFileError: re-exported for callers)
+    SHA256_KEY,
+    ModelFileError,
+    ModelFileNotFoundError,
+    base_path,
+    file_sha256,
+    read_payload,
+    read_weights,
+    with_ext,
+    write_config,
+)
 from .factory import model_from_config
 
 #: Keys of a LaBraM pre-training student that the fine-tuning encoder does not have (the mask
@@ -56,7 +68,8 @@ def save_model(model: Any, path: str | os.PathLike) -> tuple[Path, Path]:
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     with atomic_path(weights_path) as tmp:
         save_file(tensors, tmp, metadata={"format": "pt"})
-    write_config(config_path, model.get_config())
+        digest = file_sha256(tmp)
+    write_config(config_path, model.get_config(), weights_sha256=digest)
     return weights_path, config_path
 
 
@@ -77,21 +90,24 @@ def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu"
 
     Raises
     ------
+    ModelFileNotFoundError
+        If the config or the weights file is missing (a FileNotFoundError).
+    ModelFileError
+        If the config is not valid JSON, or the weights are unreadable or do not have the
+        sha256 recorded in the config (a ValueError).
     ValueError
         If a weight is missing, unexpected or has the wrong shape (the message names it).
     """
     base = base_path(path)
-    config = read_config(base)
+    payload = read_payload(base)
+    config = payload["config"]
     if config.get("name") == "ridge":
         from .ridge import RidgeBaseline
 
         return RidgeBaseline.load(base)
-    from safetensors.torch import load_file
-
     weights_path = with_ext(base, ".safetensors")
-    if not weights_path.exists():
-        raise FileNotFoundError(f"No weights at {weights_path} (written by save_model)")
-    tensors = load_file(str(weights_path), device="cpu")
+    tensors = read_weights(weights_path, "pt", payload.get(SHA256_KEY),
+                           recorded_in=with_ext(base, ".json"))
     model = model_from_config(config)
     load_state_dict_strict(model, tensors, source=str(weights_path))
     return model.to(map_location).eval()

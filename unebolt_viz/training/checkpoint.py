@@ -13,7 +13,9 @@ A checkpoint is a folder ``<out_dir>/checkpoints/step-000120/`` holding
     Epoch, step, position within the epoch, the scheduler's state, the best score so far and
     the log history.
 
-Nothing is pickled. The folder is written under a temporary name and renamed when complete,
+The sha256 of every weights file is recorded (``model.json``, ``optimizer.json``, and
+``files_sha256`` in ``trainer_state.json`` for the random states) and verified on load; a
+damaged file raises a :class:`CheckpointError` naming it. Nothing is pickled. The folder is written under a temporary name and renamed when complete,
 then ``checkpoints/latest.json`` is replaced atomically to point at it: a run killed at any
 moment leaves either the previous or the new checkpoint, never a half-written one.
 """
@@ -29,9 +31,11 @@ from typing import Any
 import torch
 
 from .._utils import atomic_path
+from ..models._files import ModelFileError, file_sha256, read_json, read_payload, read_weights
 
 __all__ = [
     "CHECKPOINT_DIR",
+    "CheckpointError",
     "save_checkpoint",
     "load_checkpoint",
     "latest_checkpoint",
@@ -43,6 +47,18 @@ __all__ = [
 
 CHECKPOINT_DIR = "checkpoints"
 _LATEST = "latest.json"
+_FILES_SHA256 = "files_sha256"
+_SHA256 = "sha256"
+
+
+class CheckpointError(ModelFileError):
+    """A training checkpoint is unreadable, incomplete or damaged (a ValueError)."""
+
+
+def _fix(root: Path) -> str:
+    return (f"Delete the damaged checkpoint and {root / _LATEST} to start the run afresh "
+            "(or train with resume=False; on the command line, --no-resume), or point "
+            f"{_LATEST} at another complete step-* folder in {root}.")
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -99,10 +115,12 @@ def set_rng_state_tensors(tensors: dict[str, torch.Tensor]) -> None:
         torch.cuda.set_rng_state_all([tensors[k].to(torch.uint8) for k in cuda])
 
 
-def _save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
+def _save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> str:
+    """Write ``tensors`` to ``path``; return the file's sha256."""
     from safetensors.torch import save_file
 
     save_file({k: v.contiguous() for k, v in tensors.items()}, str(path))
+    return file_sha256(path)
 
 
 def write_rng_state(folder: Path, rank: int) -> None:
@@ -154,9 +172,11 @@ def save_checkpoint(out_dir: str | os.PathLike, *, model: torch.nn.Module,
         write_rng_state(staging, 0)
     save_model(model, staging / "model")
     tensors, meta = optimizer_to_tensors(optimizer)
-    _save_tensors(tensors, staging / "optimizer.safetensors")
+    meta[_SHA256] = _save_tensors(tensors, staging / "optimizer.safetensors")
     (staging / "optimizer.json").write_text(json.dumps(meta, indent=2))
-    full_state = {**state, "step": int(step), "scheduler": scheduler.state_dict()}
+    full_state = {**state, "step": int(step), "scheduler": scheduler.state_dict(),
+                  _FILES_SHA256: {p.name: file_sha256(p)
+                                  for p in sorted(staging.glob("rng-rank*.safetensors"))}}
     (staging / "trainer_state.json").write_text(json.dumps(full_state, indent=2, sort_keys=True))
     final = root / f"step-{step:08d}"
     if final.exists():
@@ -172,14 +192,38 @@ def save_checkpoint(out_dir: str | os.PathLike, *, model: torch.nn.Module,
 
 
 def latest_checkpoint(out_dir: str | os.PathLike) -> Path | None:
-    """The folder ``latest.json`` points at, or ``None`` when the run has none."""
-    pointer = Path(out_dir) / CHECKPOINT_DIR / _LATEST
+    """The folder ``latest.json`` points at, or ``None`` when the run has none.
+
+    Raises
+    ------
+    CheckpointError
+        If ``latest.json`` is garbled, or points at a folder that is gone or incomplete (the
+        message names the file and the complete checkpoints that are left).
+    """
+    root = Path(out_dir) / CHECKPOINT_DIR
+    pointer = root / _LATEST
     if not pointer.exists():
         return None
-    name = json.loads(pointer.read_text())["checkpoint"]
-    folder = pointer.parent / name
-    if not (folder / "trainer_state.json").exists():
-        raise FileNotFoundError(f"{pointer} points at {folder}, which is incomplete or gone.")
+    complete = sorted(p.name for p in root.glob("step-*") if (p / "trainer_state.json").is_file())
+    left = f" Complete checkpoints there: {', '.join(complete)}." if complete else ""
+    fix = (f"Delete {pointer} to start the run afresh (or train with resume=False; on the "
+           f"command line, --no-resume), or write the name of a complete step-* folder in it, "
+           f'as in {{"checkpoint": "step-00000120", "step": 120}}.{left}')
+    try:
+        payload = read_json(pointer, fix)
+    except ModelFileError as err:
+        raise CheckpointError(str(err)) from None
+    name = payload.get("checkpoint") if isinstance(payload, dict) else None
+    if not isinstance(name, str) or not name or "/" in name or "\\" in name:
+        raise CheckpointError(f"{pointer} does not name a checkpoint folder (expected a "
+                              f"'checkpoint' entry such as \"step-00000120\"). {fix}")
+    folder = root / name
+    if not (folder / "trainer_state.json").is_file():
+        raise CheckpointError(f"{pointer} points at {folder}, which is incomplete or gone. {fix}")
+    try:  # the trainer reads it before load_checkpoint does
+        read_json(folder / "trainer_state.json", _fix(root))
+    except ModelFileError as err:
+        raise CheckpointError(str(err)) from None
     return folder
 
 
@@ -189,23 +233,41 @@ def load_checkpoint(folder: str | os.PathLike, *, model: torch.nn.Module,
     """Load a checkpoint into existing objects; return its progress state.
 
     The model must have been built with the same config (the weights are loaded strictly;
-    a mismatch raises a ValueError naming the offending tensors).
-    """
-    from safetensors.torch import load_file
+    a mismatch raises a ValueError naming the offending tensors). Each weights file is checked
+    against the sha256 recorded beside it (checkpoints written before hashes were recorded
+    load unchecked).
 
+    Raises
+    ------
+    CheckpointError
+        If a file of the checkpoint is missing, garbled, or does not match its sha256.
+    """
     from ..models.io import load_state_dict_strict
 
     folder = Path(folder)
-    weights = load_file(str(folder / "model.safetensors"), device="cpu")
+    fix = _fix(folder.parent)
+    try:
+        weights = read_weights(folder / "model.safetensors", "pt",
+                               read_payload(folder / "model").get("weights_sha256"),
+                               folder / "model.json", fix)
+        state = read_json(folder / "trainer_state.json", fix)
+        if not isinstance(state, dict):
+            raise CheckpointError(f"{folder / 'trainer_state.json'} is not a JSON object. {fix}")
+        hashes = state.pop(_FILES_SHA256, None) or {}
+        if optimizer is not None:
+            meta = read_json(folder / "optimizer.json", fix)
+            tensors = read_weights(folder / "optimizer.safetensors", "pt", meta.pop(_SHA256, None),
+                                   folder / "optimizer.json", fix)
+    except CheckpointError:
+        raise
+    except ModelFileError as err:
+        raise CheckpointError(str(err)) from None
     device = next(model.parameters()).device
     load_state_dict_strict(model, weights, source=str(folder / "model.safetensors"))
     model.to(device)
-    state = json.loads((folder / "trainer_state.json").read_text())
     if optimizer is not None:
         # on CPU: load_state_dict moves each tensor to its parameter's device, except AdamW's
         # "step" counter, which must stay on the CPU
-        tensors = load_file(str(folder / "optimizer.safetensors"), device="cpu")
-        meta = json.loads((folder / "optimizer.json").read_text())
         optimizer_from_tensors(optimizer, tensors, meta)
     if scheduler is not None:
         scheduler.load_state_dict(state["scheduler"])
@@ -216,5 +278,10 @@ def load_checkpoint(folder: str | os.PathLike, *, model: torch.nn.Module,
                 f"{rng_file} is missing: the checkpoint was written by a run with fewer "
                 "processes; resume with the same number of processes."
             )
-        set_rng_state_tensors(load_file(str(rng_file)))
+        try:
+            rng = read_weights(rng_file, "pt", hashes.get(rng_file.name),
+                               folder / "trainer_state.json", fix)
+        except ModelFileError as err:
+            raise CheckpointError(str(err)) from None
+        set_rng_state_tensors(rng)
     return state
