@@ -10,7 +10,7 @@
   :data:`PAPER_CHANNELS` is the order the models expect. :data:`LABRAM_CHANNELS` is LaBraM's
   channel vocabulary, the rows of its channel-embedding table.
 - **Names**: :func:`canonical_channel_name` is how channels are matched (by name, never by
-  position).
+  position), across the naming conventions of other labs (``"Fc5."``, ``"EEG Fp1-REF"``, T3).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ __all__ = [
     "PAPER_CHANNELS",
     "SFREQ",
     "WINDOW_SECONDS",
+    "CHANNEL_PREFIXES",
+    "CHANNEL_SUFFIXES",
     "canonical_channel_name",
     "standard_1020_name",
 ]
@@ -87,26 +89,42 @@ NON_EEG_PATTERNS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Prefixes of channel names that only say "this is EEG" (EDF ``"EEG Fp1"``, Nihon Kohden
+#: ``"POL Fp1"``), removed before matching.
+CHANNEL_PREFIXES: tuple[str, ...] = ("EEG ", "EEG-", "EEG_", "EEG:", "POL ")
+#: Reference suffixes (``"Fp1-REF"`` in TUH/Temple EDF files, ``"Fp1-LE"`` for linked ears),
+#: removed before matching: the models do not depend on the recording reference by name.
+CHANNEL_SUFFIXES: tuple[str, ...] = ("-REF", "-LE", "-AVG", "-AR", "-A1", "-A2", "-M1", "-M2")
+
+
 def canonical_channel_name(name: str) -> str:
-    """Return the upper-case 10-10 name of a channel, mapping legacy 10-20 names.
+    """Return the upper-case 10-10 name of a channel, mapping common lab conventions.
+
+    Matching ignores case, surrounding spaces, the padding dots of EDF labels (PhysioNet's
+    EEG Motor Movement/Imagery files store ``"Fc5."``, ``"Cz.."``), prefixes such as ``"EEG "``
+    (:data:`CHANNEL_PREFIXES`), reference suffixes such as ``"-REF"`` or ``"-LE"``
+    (:data:`CHANNEL_SUFFIXES`), and maps legacy 10-20 names (:data:`LEGACY_TO_MODERN`).
 
     Parameters
     ----------
     name : str
-        A channel name as stored in a recording, e.g. ``"T3"``, ``"EEG Fp1"``, ``"Fp1-REF"``.
+        A channel name as stored in a recording, e.g. ``"T3"``, ``"EEG Fp1"``, ``"Fp1-REF"``,
+        ``"Fc5."``.
 
     Returns
     -------
     str
-        The upper-case modern name, e.g. ``"T7"``, ``"FP1"``.
+        The upper-case modern name, e.g. ``"T7"``, ``"FP1"``, ``"FC5"``.
     """
     cleaned = name.strip().upper()
-    for prefix in ("EEG ", "EEG-", "EEG_"):
-        if cleaned.startswith(prefix):
-            cleaned = cleaned[len(prefix):]
-    for suffix in ("-REF", "-LE", "-AVG", "-A1", "-A2", "-M1", "-M2"):
+    for prefix in CHANNEL_PREFIXES:
+        if cleaned.startswith(prefix) and len(cleaned) > len(prefix):
+            cleaned = cleaned[len(prefix):].strip()
+    # EDF pads labels with dots to a fixed width; a name made only of dots is left alone.
+    cleaned = cleaned.rstrip(".").strip() or cleaned
+    for suffix in CHANNEL_SUFFIXES:
         if cleaned.endswith(suffix) and len(cleaned) > len(suffix):
-            cleaned = cleaned[: -len(suffix)]
+            cleaned = cleaned[: -len(suffix)].rstrip(".").strip()
     return LEGACY_TO_MODERN.get(cleaned, cleaned)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -259,7 +259,7 @@ def load_scan_pair(
     sfreq: float = SFREQ,
     highpass: float | None = None,
     missing: str = "raise",
-    rescale: float = 1.0,
+    rescale: float | Mapping[str, float] = 1.0,
     trigger: str | None = "R149",
     tr: float | None = None,
     first_volume: float | None = None,

@@ -115,17 +115,44 @@ def _set_standard_montage(raw: mne.io.BaseRaw) -> list[str]:
     return [c for c in eeg if c not in ch_pos]
 
 
+#: Spherical-spline interpolation needs a few surrounding channels to fit its coefficients.
+MIN_INTERPOLATION_SOURCES = 4
+
+
+def _interpolation_problem(eeg_names: Sequence[str], rebuild: Sequence[str],
+                           unusable: Sequence[str]) -> str | None:
+    """Why ``rebuild`` cannot be interpolated from the usable ``eeg_names``; None if it can."""
+    ch_pos, _ = _standard_montage_positions()
+    unplaceable = [c for c in rebuild if c not in ch_pos]
+    if unplaceable:
+        return (f"no standard 10-05 position for {', '.join(unplaceable)}; rename the channel to "
+                "its 10-10 name, or leave it out of channels=")
+    sources = [c for c in eeg_names if c in ch_pos and c not in unusable and c not in rebuild]
+    if len(sources) >= MIN_INTERPOLATION_SOURCES:
+        return None
+    why = (f"only {len(sources)} usable EEG channels with standard 10-05 positions "
+           f"({', '.join(sources) or 'none'}); spherical-spline interpolation needs at least "
+           f"{MIN_INTERPOLATION_SOURCES}")
+    unplaced = [c for c in eeg_names if c not in ch_pos]
+    if unplaced:
+        why += ("; the file's channels without a standard position (rename them to their 10-10 "
+                f"names with raw.rename_channels({{old: new}})): {', '.join(unplaced)}")
+    return why
+
+
 def _interpolate(raw: mne.io.BaseRaw, missing: Sequence[str], bad: Sequence[str],
                  unusable: Sequence[str], source: str) -> None:
     """Spherical-spline interpolation of missing (added as zeros) and bad channels, in place."""
     import mne
 
     ch_pos, _ = _standard_montage_positions()
-    unplaceable = [c for c in (*missing, *bad) if c not in ch_pos]
-    if unplaceable:
+    rebuild = [*missing, *bad]
+    eeg_before = [raw.ch_names[i] for i in _eeg_picks(raw)]
+    problem = _interpolation_problem(eeg_before, rebuild, unusable)
+    if problem:
         raise EEGFileError(
-            f"{source}: cannot interpolate {', '.join(unplaceable)}: no standard 10-05 position "
-            "for that name. Rename the channel to its 10-10 name, or leave it out of channels=."
+            f"{source}: cannot interpolate {', '.join(rebuild)}: {problem}. Otherwise pass "
+            "channels=[...] with only channels the file has (and a model built for them)."
         )
     if missing:
         info = mne.create_info(list(missing), raw.info["sfreq"], "eeg")
@@ -135,16 +162,9 @@ def _interpolate(raw: mne.io.BaseRaw, missing: Sequence[str], bad: Sequence[str]
         _set_standard_montage(raw)
     eeg = [raw.ch_names[i] for i in _eeg_picks(raw)]
     placed = [c for c in eeg if c in ch_pos and c not in unusable]
-    sources = [c for c in placed if c not in missing and c not in bad]
-    if len(sources) < 4:
-        raise EEGFileError(
-            f"{source}: only {len(sources)} usable channels with known positions; spherical-spline "
-            "interpolation needs more. Record more channels or pass channels= with fewer."
-        )
     # Channels without a standard position cannot take part: interpolate on the placed ones.
     sub = raw.copy().pick(placed, verbose="error")
-    sub.info["bads"] = [*missing, *bad]
+    sub.info["bads"] = rebuild
     sub.interpolate_bads(reset_bads=True, mode="accurate", origin="auto", verbose="error")
-    rows = [raw.ch_names.index(c) for c in (*missing, *bad)]
-    raw._data[rows] = sub.get_data(picks=[*missing, *bad])
-
+    rows = [raw.ch_names.index(c) for c in rebuild]
+    raw._data[rows] = sub.get_data(picks=rebuild)

@@ -12,7 +12,7 @@ buffer the windows are cut from.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -20,9 +20,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...conventions import PAPER_CHANNELS, SFREQ, canonical_channel_name
+from ._amplitude import (
+    MAX_STD_VOLTS,
+    MIN_STD_VOLTS,
+    AmplitudeCheck,
+    check_amplitudes,
+    typical_amplitude,
+)
 from ._channels import (
     _eeg_picks,
     _interpolate,
+    _interpolation_problem,
     _rename_eeg,
     _set_standard_montage,
     _stim_to_annotations,
@@ -35,10 +43,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["MAX_STD_VOLTS", "MIN_STD_VOLTS", "EEGReport", "prepare_eeg", "raw_to_microvolts"]
 
-#: Per-channel standard deviation (V) above which amplitudes are implausible for cleaned EEG.
-MAX_STD_VOLTS = 1e-3
-#: Per-channel standard deviation (V) below which amplitudes are implausible (or the channel flat).
-MIN_STD_VOLTS = 1e-8
 
 
 @dataclass
@@ -58,7 +62,7 @@ class EEGReport:
     interpolated : tuple of str
         Channels rebuilt by spherical-spline interpolation (missing, flat or marked bad).
     flat : tuple of str
-        Requested channels found flat (standard deviation below the flat threshold).
+        Requested channels found flat (constant over the whole recording).
     renamed : dict
         Original name -> canonical name, for the channels whose name changed.
     retyped : dict
@@ -70,6 +74,8 @@ class EEGReport:
         High-pass cut-off applied (Hz).
     rescale : float
         Factor applied to the file's values before anything else (header unit fixes).
+    rescaled : dict
+        Channel (canonical name) -> factor, for per-channel unit fixes.
     """
 
     source: str
@@ -85,6 +91,7 @@ class EEGReport:
     dropped: tuple[str, ...] = ()
     highpass: float | None = None
     rescale: float = 1.0
+    rescaled: dict[str, float] = field(default_factory=dict)
 
     def as_attrs(self) -> dict[str, str | float | int]:
         """netCDF-compatible attributes (strings and numbers; lists comma-separated)."""
@@ -98,7 +105,8 @@ class EEGReport:
             "channels_dropped": ",".join(self.dropped),
             "highpass_hz": float(self.highpass) if self.highpass else 0.0,
             "units_conversion": "V -> uV (x1e6)"
-            + ("" if self.rescale == 1.0 else f" after rescale x{self.rescale:g}"),
+            + ("" if self.rescale == 1.0 else f" after rescale x{self.rescale:g}")
+            + "".join(f", {c} x{f:g}" for c, f in self.rescaled.items()),
         }
 
 
@@ -109,7 +117,7 @@ def prepare_eeg(
     sfreq: float = SFREQ,
     highpass: float | None = None,
     missing: str = "raise",
-    rescale: float = 1.0,
+    rescale: float | Mapping[str, float] = 1.0,
     allow_upsampling: bool = False,
     max_std: float = MAX_STD_VOLTS,
     flat_std: float = MIN_STD_VOLTS,
@@ -124,9 +132,11 @@ def prepare_eeg(
         carbon-wire loops ``CWL*``, ...) are recognised by type and by name and dropped.
     channels : sequence of str or None
         The channels the model expects, in its order (default: the paper's 26,
-        :data:`unebolt_viz.conventions.PAPER_CHANNELS`). Matched case-insensitively after mapping
-        legacy names (T3/T4/T5/T6 -> T7/T8/P7/P8) and stripping ``"EEG "`` / ``"-REF"`` affixes.
-        ``None`` keeps every EEG channel in file order.
+        :data:`unebolt_viz.conventions.PAPER_CHANNELS`). Matched by
+        :func:`unebolt_viz.conventions.canonical_channel_name`: case-insensitively, after mapping
+        legacy names (T3/T4/T5/T6 -> T7/T8/P7/P8) and stripping ``"EEG "`` / ``"-REF"`` affixes
+        and the padding dots of EDF labels (``"Fc5."``). ``None`` keeps every EEG channel in
+        file order.
     sfreq : float
         Output sampling rate (Hz); the models need 200.
     highpass : float or None
@@ -137,16 +147,19 @@ def prepare_eeg(
         (``raw.info["bads"]``): raise an error listing them, or rebuild them by spherical-spline
         interpolation from the standard 10-05 positions (recorded in the report). Positions
         always come from MNE's template (``colin27_1005``), not from digitised ones in the file.
-    rescale : float
+    rescale : float or mapping of str to float
         Multiply the file's values by this first, for headers that declare the wrong unit
-        (``1e-6`` for a file that stores microvolts but declares volts).
+        (``1e-6`` for a file that stores microvolts but declares volts). A mapping scales only
+        the channels it names (file or canonical names), e.g. ``{"Fp1": 1e-6}``.
     allow_upsampling : bool
         Accept recordings sampled below ``sfreq`` (their band above half their rate stays
         empty, unlike the training data). Otherwise they raise.
     max_std, flat_std : float
-        Plausibility bounds (V) on each channel's standard deviation: a median channel above
-        ``max_std`` means wrong units or uncleaned MR artifacts; a channel below ``flat_std`` is
-        flat.
+        Plausibility bounds (V) on each channel's typical standard deviation (the median over
+        10-s segments, each demeaned): above ``max_std`` means a wrong unit or uncorrected MR
+        artifacts, below ``flat_std`` a wrong unit. A requested channel
+        outside them, or 1000 times off the median of the others, is an error that names it
+        and the factor that fixes it. Only constant channels count as flat.
     copy : bool
         Work on a copy (``raw`` is left untouched).
 
@@ -162,7 +175,8 @@ def prepare_eeg(
     ------
     EEGFileError
         For missing or flat channels (with ``missing="raise"``), NaN/Inf samples, implausible
-        amplitudes, or a sampling rate below ``sfreq``; the message names the file and the fix.
+        amplitudes, or a sampling rate below ``sfreq``; the message names the file, the channels
+        (as stored in the file) and the fix.
     """
     if missing not in ("raise", "interpolate"):
         raise ValueError(f"missing={missing!r}; use 'raise' or 'interpolate'.")
@@ -170,23 +184,26 @@ def prepare_eeg(
     raw = raw.copy() if copy else raw
     raw.load_data(verbose="error")
     report = EEGReport(source=source, sfreq_original=float(raw.info["sfreq"]), sfreq=float(sfreq),
-                       highpass=highpass, rescale=float(rescale))
+                       highpass=highpass,
+                       rescale=1.0 if isinstance(rescale, Mapping) else float(rescale))
     original_names = list(raw.ch_names)
     _check_sampling_rate(raw.info["sfreq"], sfreq, allow_upsampling, source)
     report.retyped, report.renamed, eeg_names = _canonical_eeg_channels(raw, source)
     targets = _target_channels(channels, eeg_names)
     report.found = tuple(c for c in targets if c in eeg_names)
     report.missing = tuple(c for c in targets if c not in eeg_names)
-    if rescale != 1.0:
-        raw.apply_function(lambda x: x * rescale, picks="eeg", channel_wise=False)
-    broken, flat = _check_signals(raw, eeg_names, report.found, source, max_std, flat_std)
+    report.rescaled = _apply_rescale(raw, rescale, eeg_names, source)
+    unusable, flat = _check_signals(raw, eeg_names, report, source, max_std, flat_std)
     report.flat = tuple(c for c in report.found if c in flat)
     bad_found = [c for c in report.found if c in flat or c in raw.info["bads"]]
     if (report.missing or bad_found) and missing == "raise":
-        raise EEGFileError(_unusable_message(report, len(targets), bad_found, flat, flat_std))
+        problem = _interpolation_problem(eeg_names, [*report.missing, *bad_found],
+                                         [*unusable, *flat, *raw.info["bads"]])
+        raise EEGFileError(_unusable_message(report, len(targets), bad_found, eeg_names,
+                                             problem))
     _set_standard_montage(raw)
     if report.missing or bad_found:
-        _rebuild_channels(raw, report, bad_found, eeg_names, unusable=(*flat, *broken))
+        _rebuild_channels(raw, report, bad_found, eeg_names, unusable=(*flat, *unusable))
     report.dropped = tuple(name for name in original_names
                            if report.renamed.get(name, name) not in targets)
     _to_model_grid(raw, targets, sfreq, highpass)
@@ -229,36 +246,48 @@ def _target_channels(channels: Sequence[str] | None, eeg_names: Sequence[str]) -
     return targets
 
 
-def _check_signals(raw: mne.io.BaseRaw, eeg_names: Sequence[str], found: Sequence[str],
-                   source: str, max_std: float, flat_std: float) -> tuple[list[str], list[str]]:
-    """Refuse NaN/Inf in requested channels and implausible amplitudes.
+def _apply_rescale(raw: mne.io.BaseRaw, rescale: float | Mapping[str, float],
+                   eeg_names: Sequence[str], source: str) -> dict[str, float]:
+    """Scale all EEG channels, or those a mapping names, in place; return per-channel factors."""
+    if not isinstance(rescale, Mapping):
+        if rescale != 1.0:
+            raw.apply_function(lambda x: x * rescale, picks="eeg", channel_wise=False)
+        return {}
+    factors = {canonical_channel_name(str(k)): float(v) for k, v in rescale.items()}
+    unknown = [str(k) for k in rescale if canonical_channel_name(str(k)) not in eeg_names]
+    if unknown:
+        raise EEGFileError(
+            f"{source}: rescale names {', '.join(unknown)}, not among the file's EEG channels "
+            f"({', '.join(eeg_names)}); use those names."
+        )
+    for name, factor in factors.items():
+        raw.apply_function(lambda x, f=factor: x * f, picks=[name], channel_wise=False)
+    return factors
 
-    Returns the EEG channels with NaN/Inf (not requested ones, else this raises) and the flat
-    EEG channels.
+
+def _check_signals(raw: mne.io.BaseRaw, eeg_names: Sequence[str], report: EEGReport,
+                   source: str, max_std: float, min_std: float) -> tuple[list[str], list[str]]:
+    """Refuse NaN/Inf and implausible amplitudes in the requested channels.
+
+    Returns the other EEG channels unfit as interpolation sources (NaN/Inf or implausible
+    amplitude) and the flat (constant) EEG channels. Channels marked bad are not judged.
     """
     data = raw.get_data(picks=eeg_names)
     finite = np.all(np.isfinite(data), axis=1)
-    used = np.array([c in found for c in eeg_names])
+    used = np.array([c in report.found for c in eeg_names])
     if not np.all(finite[used]):
         picked = [i for i, c in enumerate(eeg_names) if used[i]]
         raise EEGFileError(_nonfinite_message(data[picked], [eeg_names[i] for i in picked],
                                               raw.info["sfreq"], source))
-    # Other EEG channels with NaN/Inf only serve interpolation: they are left out of it.
     broken = [c for c, ok in zip(eeg_names, finite) if not ok]
-
-    std = np.where(finite, np.nan_to_num(data, posinf=0.0, neginf=0.0).std(axis=1), np.inf)
-    flat = [c for c, s in zip(eeg_names, std) if s < flat_std]
-    live = std[(std >= flat_std) & finite]
-    typical = float(np.median(live)) if live.size else 0.0
-    if typical > max_std:
-        raise EEGFileError(
-            f"{source}: the median EEG channel has a standard deviation of {typical:.3g} V "
-            f"({typical * 1e6:.3g} uV); scalp EEG is about 1e-5 V. Either the file stores "
-            "microvolts but declares volts (pass rescale=1e-6, or fix the unit in the header), "
-            "or MR gradient/pulse artifacts are still in (clean them first: the models expect "
-            "artifact-corrected EEG)."
-        )
-    return broken, flat
+    flat = [c for c, row, ok in zip(eeg_names, data, finite) if ok and np.ptp(row) == 0]
+    skip = {*broken, *flat, *raw.info["bads"]}
+    amplitudes = {c: typical_amplitude(row, raw.info["sfreq"])
+                  for c, row in zip(eeg_names, data) if c not in skip}
+    check = AmplitudeCheck(amplitudes, max_std, min_std)
+    file_names = {new: old for old, new in report.renamed.items()}
+    check_amplitudes(check, report.found, file_names, source)
+    return [*broken, *check.implausible], flat
 
 
 def _nonfinite_message(data: np.ndarray, names: Sequence[str], sfreq: float, source: str) -> str:
@@ -279,23 +308,33 @@ def _nonfinite_message(data: np.ndarray, names: Sequence[str], sfreq: float, sou
 
 
 def _unusable_message(report: EEGReport, n_targets: int, bad_found: Sequence[str],
-                      flat: Sequence[str], flat_std: float) -> str:
-    """Why requested channels cannot be used as they are, and how to rebuild them."""
+                      eeg_names: Sequence[str], problem: str | None) -> str:
+    """Why requested channels cannot be used as they are, the file's names, and the fix."""
     parts = []
     if report.missing:
         parts.append(f"missing {len(report.missing)} of the {n_targets} requested channels: "
                      f"{', '.join(report.missing)}")
     if report.flat:
-        parts.append(f"flat (std < {flat_std:g} V): {', '.join(report.flat)}")
-    marked = [c for c in bad_found if c not in flat]
+        parts.append(f"flat (constant): {', '.join(report.flat)}")
+    marked = [c for c in bad_found if c not in report.flat]
     if marked:
         parts.append(f"marked bad: {', '.join(marked)}")
-    return (
-        f"{report.source}: {'; '.join(parts)} (found: {', '.join(report.found) or 'none'}). "
-        "Pass missing='interpolate' to rebuild them by spherical-spline interpolation from "
-        "the standard 10-05 positions, or pass channels=[...] with only the channels you "
-        "have (and a model built for them)."
-    )
+    stored = {new: old for old, new in report.renamed.items()}
+    listed = [f"{stored[c]} -> {c}" if c in stored else c for c in eeg_names]
+    names = (f"The file's {len(eeg_names)} EEG channels (as stored -> normalised): "
+             f"{', '.join(listed)}.")
+    keep = "pass channels=[...] with only the channels you have (and a model built for them)"
+    if problem is None:
+        fix = ("Pass missing='interpolate' to rebuild them by spherical-spline interpolation "
+               f"from the standard 10-05 positions, or {keep}.")
+    elif report.found:
+        fix = f"Interpolation cannot rebuild them ({problem}). Otherwise {keep}."
+    else:
+        fix = (f"None of them matches a requested channel, and interpolation cannot help "
+               f"({problem}). Rename the channels to 10-10 names "
+               "(raw.rename_channels({old: new})), or pass channels=None to keep the file's.")
+    return (f"{report.source}: {'; '.join(parts)} (found: {', '.join(report.found) or 'none'}). "
+            f"{names} {fix}")
 
 
 def _rebuild_channels(raw: mne.io.BaseRaw, report: EEGReport, bad_found: Sequence[str],

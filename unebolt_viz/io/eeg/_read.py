@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +51,7 @@ def _extension(path: Path) -> str:
     return path.suffix.lower()
 
 
-def read_eeg(path: str | os.PathLike, *, preload: bool = True, verbose: str | bool = "error",
+def read_eeg(path: str | os.PathLike, *, preload: bool = True, verbose: str | bool = "warning",
              **kwargs: Any) -> mne.io.BaseRaw:
     """Read a continuous EEG recording in any format MNE-Python supports.
 
@@ -62,7 +63,9 @@ def read_eeg(path: str | os.PathLike, *, preload: bool = True, verbose: str | bo
     preload : bool
         Load the samples into memory (needed by :func:`prepare_eeg`).
     verbose : str or bool
-        MNE's verbosity.
+        MNE's verbosity. At ``"warning"`` (the default) or more verbose, MNE's warnings about
+        the file (e.g. an EDF shorter than its header says, annotations outside the data) are
+        passed on as ``RuntimeWarning`` naming the file; ``"error"`` silences them.
     **kwargs
         Passed to the MNE reader (e.g. ``eog=...``, ``misc=...``).
 
@@ -88,10 +91,32 @@ def read_eeg(path: str | os.PathLike, *, preload: bool = True, verbose: str | bo
             f"{path}: unknown EEG file type {ext!r}. Supported endings: {supported}. Convert the "
             "recording to one of them (e.g. with MNE: raw.export('x.edf') or raw.save('x_raw.fif'))."
         )
-    try:
-        return mne.io.read_raw(path, preload=preload, verbose=verbose, **kwargs)
-    except ValueError as err:
-        raise EEGFileError(f"{path}: MNE could not read it as {EEG_EXTENSIONS[ext]}: {err}") from err
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            raw = mne.io.read_raw(path, preload=preload, verbose=verbose, **kwargs)
+        except ValueError as err:
+            raise EEGFileError(
+                f"{path}: MNE could not read it as {EEG_EXTENSIONS[ext]}: {err}") from err
+    for item in caught:
+        _pass_on(item, path, raw)
+    return raw
+
+
+#: Start of MNE's warning for an EDF/BDF whose data end before the header's record count.
+_TRUNCATED = "Number of records from the header does not match the file size"
+
+
+def _pass_on(item: warnings.WarningMessage, path: Path, raw: mne.io.BaseRaw) -> None:
+    """Re-emit a warning MNE raised while reading ``path``, naming the file (and the fix)."""
+    text = str(item.message)
+    if text.startswith(_TRUNCATED):
+        seconds = raw.n_times / raw.info["sfreq"]
+        text += (f" Only {seconds:.1f} s of data could be read: the file was probably cut "
+                 "short (an interrupted copy or download, or a recording not stopped "
+                 "properly). Use the complete file, or accept the shorter recording.")
+    category = item.category if issubclass(item.category, Warning) else RuntimeWarning
+    warnings.warn(f"{path}: {text}", category, stacklevel=3)
 
 
 def _source(raw: mne.io.BaseRaw) -> str:

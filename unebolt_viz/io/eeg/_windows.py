@@ -10,6 +10,7 @@ windows stay views.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -66,16 +67,36 @@ def trigger_times(raw: mne.io.BaseRaw, trigger: str = "R149") -> np.ndarray:
     annot = raw.annotations
     hit = np.array([_matches(d, trigger) for d in annot.description], dtype=bool)
     if not hit.any():
-        present = sorted({str(d) for d in annot.description})
-        shown = ", ".join(present[:15]) + (" ..." if len(present) > 15 else "")
         raise EEGFileError(
             f"{_source(raw)}: no {trigger!r} volume trigger among the annotations "
-            f"({shown or 'none at all'}). Pass trigger=<the scanner's volume marker>, or place "
-            "volumes by time with trigger=None, tr=<s> and first_volume=<s>."
+            f"({_annotation_summary(raw) or 'none at all'}). Pass trigger=<the scanner's volume "
+            "marker>, or place volumes by time with trigger=None, tr=<s> (and first_volume=<s>)."
         )
+    return np.sort(_onsets(raw)[hit])
+
+
+def _onsets(raw: mne.io.BaseRaw) -> np.ndarray:
+    """Annotation onsets in seconds since the first sample."""
+    annot = raw.annotations
     # Annotations with an orig_time count from the measurement start; data start at first_time.
     offset = raw.first_time if annot.orig_time is not None else 0.0
-    return np.sort(np.asarray(annot.onset[hit], dtype=float) - offset)
+    return np.asarray(annot.onset, dtype=float) - offset
+
+
+def _annotation_summary(raw: mne.io.BaseRaw, window: float | None = None,
+                        limit: int = 15) -> str:
+    """The annotations' descriptions with counts (and how many have a full window before them)."""
+    descriptions = [str(d) for d in raw.annotations.description]
+    counts = Counter(descriptions)
+    full = Counter()
+    if window is not None:
+        duration = raw.n_times / raw.info["sfreq"]
+        for d, t in zip(descriptions, _onsets(raw)):
+            full[d] += int(window <= t <= duration)
+    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = [f"{d!r} x{n}" + ("" if window is None else f" ({full[d]} with a full window)")
+             for d, n in items[:limit]]
+    return ", ".join(shown) + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def volume_times(
@@ -85,18 +106,23 @@ def volume_times(
     tr: float | None = None,
     first_volume: float | None = None,
     n_volumes: int | None = None,
+    window: float = WINDOW_SECONDS,
 ) -> np.ndarray:
     """Times (s since the first sample) of the fMRI volumes: triggers, or a TR grid.
 
     With ``trigger`` the annotation times are used. With ``trigger=None``, volumes are
-    ``first_volume + k * tr`` for ``k < n_volumes`` (default: all that fall in the recording).
+    ``first_volume + k * tr`` for ``k < n_volumes`` (default: all that fall in the recording);
+    ``first_volume`` defaults to ``window``, the first time a full window of EEG exists.
     """
     if trigger is not None:
         return trigger_times(raw, trigger)
-    if tr is None or first_volume is None:
-        raise ValueError("Without a trigger, pass tr=<s> and first_volume=<s> to place the volumes.")
+    if tr is None:
+        raise ValueError("Without a trigger, pass tr=<s> (and optionally first_volume=<s>) to "
+                         "place the volumes.")
     if tr <= 0:
         raise ValueError(f"tr={tr} must be positive (seconds).")
+    if first_volume is None:
+        first_volume = float(window)
     duration = raw.n_times / raw.info["sfreq"]
     if n_volumes is None:
         n_volumes = int(np.floor((duration - first_volume) / tr + 1e-9)) + 1
@@ -204,7 +230,9 @@ def eeg_windows_from_raw(
         Annotation marking each volume (``"R149"`` in the paper's BrainAmp recordings). With
         ``None``, volumes are placed every ``tr`` seconds from ``first_volume``.
     tr, first_volume : float, optional
-        TR grid (s) used when ``trigger`` is None.
+        TR grid (s) used when ``trigger`` is None; ``first_volume`` defaults to ``window`` (the
+        first time a full window exists), so ``trigger=None, tr=2.0`` windows the whole
+        recording every 2 s without any trigger.
     n_volumes : int, optional
         Number of volumes of the TR grid (default: as many as fall in the recording).
     window : float
@@ -221,13 +249,45 @@ def eeg_windows_from_raw(
     -------
     xarray.DataArray
         ``eeg_windows`` container ``(window, channel, time)``, views on one continuous buffer.
+
+    Raises
+    ------
+    EEGFileError
+        No trigger found, or no volume with a full window before it (the message lists the
+        file's annotations with counts, and the fix).
     """
     onsets = volume_times(raw, trigger=trigger, tr=tr, first_volume=first_volume,
-                          n_volumes=n_volumes)
+                          n_volumes=n_volumes, window=window)
+    _require_a_window(raw, onsets, trigger, window)
     attrs = {"trigger": trigger or "", **(report.as_attrs() if report else
                                           {"source_file": _source(raw)})}
     return eeg_windows_from_array(
         raw_to_microvolts(raw, dtype), raw.ch_names, raw.info["sfreq"], onsets, window=window,
         scan=scan, subject=subject, ch_pos=_channel_positions(raw), data_source=data_source,
         attrs=attrs,
+    )
+
+
+def _require_a_window(raw: mne.io.BaseRaw, onsets: np.ndarray, trigger: str | None,
+                      window: float) -> None:
+    """Refuse volume times none of which has a full window of EEG before it."""
+    sfreq = raw.info["sfreq"]
+    samples = np.round(np.asarray(onsets) * sfreq)
+    if np.any((samples >= round(window * sfreq)) & (samples <= raw.n_times)):
+        return
+    duration = raw.n_times / sfreq
+    if trigger is None:
+        raise EEGFileError(
+            f"{_source(raw)}: the recording lasts {duration:.1f} s, so no volume of the TR grid "
+            f"has the {window:g} s of EEG before it; use a longer recording (or a shorter "
+            "window=)."
+        )
+    shown = ", ".join(f"{t:.2f}" for t in onsets[:5]) + (" ..." if len(onsets) > 5 else "")
+    raise EEGFileError(
+        f"{_source(raw)}: none of the {len(onsets)} {trigger!r} triggers (at {shown} s) has "
+        f"the {window:g} s of EEG before it inside the recording (0-{duration:.1f} s), so there "
+        f"would be no window. Triggers in the file: {_annotation_summary(raw, window)}. Pass "
+        "trigger=<the annotation that marks each fMRI volume>, or window the recording every TR "
+        f"without triggers: trigger=None, tr=<TR in s> (windows end every TR from {window:g} s, "
+        "the first time a full window exists; first_volume=<s> moves the grid)."
     )
