@@ -24,9 +24,11 @@ from .containers import (
     validate_roi_timeseries,
 )
 from .identity import AtlasMismatchError, atlas_record, check_same_atlas, roi_fingerprint
-from .netcdf import load, save
+from .netcdf import DataFileError, DataFileNotFoundError, load, save
 
 __all__ = [
+    "DataFileError",
+    "DataFileNotFoundError",
     "AtlasMismatchError",
     "DATA_SOURCES",
     "KINDS",

@@ -4,6 +4,8 @@ __all__ = [
     "LaBraMUnified",
     "MODEL_CLASSES",
     "MODEL_NAMES",
+    "ModelFileError",
+    "ModelFileNotFoundError",
     "MultiObjectiveLoss",
     "MultiScaleSpectralEncoder",
     "NeuroBOLT",
@@ -29,7 +31,7 @@ __all__ = [
     "select_channels",
 ]
 
-from ._files import read_config
+from ._files import ModelFileError, ModelFileNotFoundError, read_config
 from .baselines import BIOTUnified, LaBraMUnified
 from .factory import MODEL_CLASSES, build_model, model_from_config
 from .io import load_labram_checkpoint, load_model, save_labram_checkpoint, save_model

@@ -1,4 +1,5 @@
 __all__ = [
+    "CheckpointError",
     "ConsecutiveBatchSampler",
     "ExperimentConfig",
     "TrainConfig",
@@ -13,15 +14,16 @@ __all__ = [
     "lr_factor",
     "predict",
     "predict_scan",
+    "record_training_rois",
     "run_experiment",
     "train_model",
 ]
 
-from .checkpoint import latest_checkpoint, load_checkpoint
+from .checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
 from .config import TrainConfig, TrainResult
 from .datasets import ConsecutiveBatchSampler, WindowDataset
 from .distributed import cleanup_distributed, init_distributed
 from .experiment_config import ExperimentConfig, load_experiment_config
 from .experiments import run_experiment
-from .inference import predict, predict_scan
+from .inference import predict, predict_scan, record_training_rois
 from .trainer import Trainer, lr_factor, train_model
