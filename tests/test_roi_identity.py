@@ -284,3 +284,17 @@ def test_evaluate_refuses_two_scans_with_the_same_name(atlas):
         evaluate(split)
     fine = evaluate(preds(["a"] * 30 + ["b"] * 30, ["sub01"] * 60))
     assert list(fine.scan.values) == ["a", "b"]
+
+
+def test_bold_read_with_an_atlas_records_its_name(tmp_path):
+    import pandas as pd
+
+    from unebolt_viz.io import read_roi_table
+
+    atlas = load_atlas("embedded", 64)
+    values = np.random.default_rng(0).standard_normal((30, atlas.n_rois))
+    path = tmp_path / "sub-01_task-rest_bold.tsv"
+    pd.DataFrame(values, columns=list(atlas.roi)).to_csv(path, sep="\t", index=False)
+    bold = read_roi_table(path, rois=atlas, tr=2.1)
+    assert bold.attrs["atlas"] == "embedded"
+    assert bold.attrs["roi_fingerprint"] == uvdata.roi_fingerprint(list(atlas.roi))

@@ -65,6 +65,11 @@ def _roi_description(rois: Any, names: Sequence[str]) -> dict[str, Any]:
     raise TypeError("rois must be an Atlas, a DataFrame or a mapping with 'roi' and 'network'.")
 
 
+def _atlas_attrs(rois: Any) -> dict[str, str]:
+    """The atlas name to record, when the ROIs come from an :class:`~unebolt_viz.atlases.Atlas`."""
+    return {"atlas": str(rois.name)} if hasattr(rois, "roi_table") else {}
+
+
 def _roi_names(rois: Any) -> list[str] | None:
     if rois is None:
         return None
@@ -145,7 +150,7 @@ def read_roi_table(
     return roi_timeseries(
         values, _roi_description(rois, names), float(tr),
         scan=scan or default_scan, subject=subject or default_subject, data_source=data_source,
-        attrs={"source_file": str(path)},
+        attrs={"source_file": str(path), **_atlas_attrs(rois)},
     )
 
 
@@ -284,7 +289,7 @@ def extract_roi_timeseries(
     return roi_timeseries(
         signals, _roi_description(rois, names), float(tr),
         scan=scan or default_scan, subject=subject or default_subject, data_source=data_source,
-        attrs={"source_file": source, "masker": type(masker).__name__,
+        attrs={"source_file": source, "masker": type(masker).__name__, **_atlas_attrs(rois),
                "cleaning": f"detrend={detrend}; standardize={standardize}; "
                            f"confounds={'none' if conf is None else conf.shape[1]}"},
     )
