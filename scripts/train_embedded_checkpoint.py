@@ -139,7 +139,7 @@ def _fit_ridge(train, val, ch_names):
     """Ridge on the training scans; the penalty picked by mean temporal r on validation."""
     from unebolt_viz.metrics import temporal_r
     from unebolt_viz.models.ridge import RidgeBaseline
-    from unebolt_viz.training import predict
+    from unebolt_viz.training import predict, record_training_rois
 
     windows = np.concatenate([p.windows.sel(channel=list(ch_names)).values for p in train])
     targets = np.concatenate([p.bold.values for p in train])
@@ -148,7 +148,9 @@ def _fit_ridge(train, val, ch_names):
         model = RidgeBaseline(alpha=alpha, ch_names=ch_names).fit(windows, targets)
         scores[alpha] = float(temporal_r(predict(model, val)).mean())
     best = max(scores, key=scores.get)
-    return RidgeBaseline(alpha=best, ch_names=ch_names).fit(windows, targets), scores
+    model = RidgeBaseline(alpha=best, ch_names=ch_names).fit(windows, targets)
+    record_training_rois(model, train)
+    return model, scores
 
 
 def _record_catalog(out: Path, entry: dict[str, Any]) -> None:
