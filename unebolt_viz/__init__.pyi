@@ -28,6 +28,7 @@ __all__ = [
     "models",
     "networks",
     "predict",
+    "predict_eeg",
     "predictions",
     "preprocessing",
     "pretrained",
@@ -77,4 +78,4 @@ from .metrics import evaluate
 from .models import build_model, load_model, load_pretrained, pretrained, save_model
 from .networks import NETWORK_NAMES, NETWORKS, YEO7_NAMES
 from .simulation import semi_synthetic_cohort, simulate_cohort
-from .training import predict, run_experiment, train_model
+from .training import predict, predict_eeg, run_experiment, train_model

@@ -1,6 +1,7 @@
 __all__ = [
     "CheckpointError",
     "ConsecutiveBatchSampler",
+    "EEGPrediction",
     "ExperimentConfig",
     "TrainConfig",
     "TrainResult",
@@ -13,6 +14,7 @@ __all__ = [
     "load_experiment_config",
     "lr_factor",
     "predict",
+    "predict_eeg",
     "predict_scan",
     "record_training_rois",
     "run_experiment",
@@ -23,6 +25,7 @@ from .checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
 from .config import TrainConfig, TrainResult
 from .datasets import ConsecutiveBatchSampler, WindowDataset
 from .distributed import cleanup_distributed, init_distributed
+from .eeg_only import EEGPrediction, predict_eeg
 from .experiment_config import ExperimentConfig, load_experiment_config
 from .experiments import run_experiment
 from .inference import predict, predict_scan, record_training_rois

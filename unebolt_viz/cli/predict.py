@@ -1,0 +1,150 @@
+"""``unebolt-viz predict``: predict whole scans (with their BOLD), or an EEG recording alone."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ._data import load_pairs, scan_list
+from ._errors import CLIError, check_device, check_output, cli_spelling
+
+__all__ = ["cmd_predict", "parse_rescale"]
+
+#: Options that only apply to ``--eeg``, with their defaults.
+_EEG_ONLY = {"tr": None, "trigger": None, "first_volume": None, "missing": "error",
+             "allow_upsampling": False, "rescale": None, "data_source": "real"}
+
+
+def _shipped(name: str) -> bool:
+    from ..models.pretrained import pretrained
+
+    return any(entry["name"] == name for entry in pretrained())
+
+
+def _model_base(text: str) -> Path:
+    """The base path of a saved model given as ``--model`` (with or without suffix)."""
+    path = Path(text)
+    return path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
+
+
+def _check_model(text: str, names_shipped: bool = False) -> None:
+    """Refuse a ``--model`` that is neither a shipped model nor a saved one."""
+    base = _model_base(text)
+    if _shipped(text) or base.with_name(base.name + ".json").exists():
+        return
+    message = (f"--model {text}: no {base.name}.json beside it (save_model writes <path>.json "
+               "and <path>.safetensors; pass the path without suffix)")
+    if names_shipped:
+        from ..models.pretrained import pretrained
+
+        names = ", ".join(entry["name"] for entry in pretrained())
+        message += f", and no shipped model has that name ({names})"
+    raise CLIError(message + ".")
+
+
+def _model(text: str) -> tuple[Any, str]:
+    """The model of ``--model`` (a shipped name or a saved model's path) and its label."""
+    from ..models import load_model, load_pretrained
+
+    _check_model(text)
+    if _shipped(text):
+        return load_pretrained(text), text
+    base = _model_base(text)
+    return load_model(base, map_location="cpu"), str(base)
+
+
+def parse_rescale(text: str | None) -> float | dict[str, float] | None:
+    """``--rescale``: one factor (``1e-6``) or per-channel factors (``Fp1=1e-6,Fp2=1e-6``)."""
+    if text is None:
+        return None
+    try:
+        if "=" not in text:
+            value: float | dict[str, float] = float(text)
+        else:
+            pairs = [item.split("=") for item in text.split(",") if item.strip()]
+            value = {name.strip(): float(factor) for name, factor in pairs}
+    except ValueError:
+        value = 0.0
+    if not value or (isinstance(value, float) and value <= 0) or (
+            isinstance(value, dict) and any(v <= 0 for v in value.values())):
+        raise CLIError(f"--rescale {text!r}: give a positive factor (e.g. 1e-6 for microvolts "
+                       "declared as volts) or CH=X,CH=X for some channels (e.g. Fp1=1e-6).")
+    return value
+
+
+def _predict_eeg(args: argparse.Namespace) -> int:
+    """``predict --eeg``: BOLD and FC predicted from an EEG recording alone."""
+    from ..training.eeg_only import predict_eeg
+
+    if args.simulated or args.data:
+        raise CLIError("--eeg predicts from an EEG recording alone; it cannot be combined with "
+                       "--simulated or --data (drop one of them).")
+    if not args.eeg.is_file():
+        raise CLIError(f"--eeg {args.eeg}: no such file; give an EEG recording (.edf, .bdf, "
+                       ".vhdr, .set, .fif, ...).")
+    check_output(args.out, "--out")
+    check_device(args.device)
+    rescale = parse_rescale(args.rescale)
+    _check_model(args.model, names_shipped=True)
+    label = args.model if _shipped(args.model) else str(_model_base(args.model))
+    try:
+        result = predict_eeg(
+            args.eeg, label, tr=args.tr, trigger=args.trigger, first_volume=args.first_volume,
+            missing="raise" if args.missing == "error" else args.missing,
+            allow_upsampling=args.allow_upsampling, rescale=rescale,
+            data_source=args.data_source, batch_size=args.batch_size,
+            device=None if args.device == "auto" else args.device)
+    except (ValueError, FileNotFoundError) as err:
+        raise CLIError(cli_spelling(str(err))) from None
+    result.save(args.out)
+    pred = result.prediction
+    print(f"Predicted {pred.sizes['time']} frames x {pred.sizes['roi']} ROIs from "
+          f"{args.eeg} ({result.data_source} EEG) with {label}, a model trained on "
+          f"{result.model_data_source} data -> {args.out}")
+    return 0
+
+
+def _eeg_options_without_eeg(args: argparse.Namespace) -> list[str]:
+    return ["--" + name.replace("_", "-") for name, default in _EEG_ONLY.items()
+            if getattr(args, name) != default]
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Run ``predict``; return the exit status."""
+    if args.eeg is not None:
+        return _predict_eeg(args)
+    stray = _eeg_options_without_eeg(args)
+    if stray:
+        raise CLIError(f"{', '.join(stray)}: for --eeg FILE only (predicting from an EEG "
+                       f"recording alone); drop {'it' if len(stray) == 1 else 'them'}, or give "
+                       "--eeg.")
+    from ..data.netcdf import save
+    from ..training.inference import predict
+
+    _check_model(args.model)
+    base = _model_base(args.model)
+    check_output(args.out, "--out")
+    check_device(args.device)
+    scans = scan_list(args.scans)
+    if scans is not None and len(scans) == 1 and scans[0] in ("train", "val", "test"):
+        import pandas as pd
+
+        split_csv = base.parent / "split.csv"
+        if not split_csv.exists():
+            raise CLIError(f"--scans {scans[0]} reads {split_csv}, which does not exist.")
+        table = pd.read_csv(split_csv)
+        scans = list(table.loc[table["split"] == scans[0], "scan"])
+    pairs, _ = load_pairs(args, scans)
+    model, label = _model(args.model)
+    device = None
+    if hasattr(model, "parameters"):
+        from ..training.inference import resolve_device
+
+        device = resolve_device(None if args.device == "auto" else args.device)
+        model = model.to(device)
+    pred = predict(model, pairs, batch_size=args.batch_size, device=device,
+                   attrs={"checkpoint": label})
+    save(pred, args.out)
+    print(f"Predicted {len(pairs)} scans ({pred.attrs['data_source']} data) -> {args.out}")
+    return 0
