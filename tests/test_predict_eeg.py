@@ -190,3 +190,14 @@ def test_cli_eeg_options_without_eeg_are_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--tr" in err and "--eeg FILE only" in err and err.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_predict_with_eeg_alone_points_to_predict_eeg():
+    from unebolt_viz.data import eeg_windows
+    from unebolt_viz.training import predict
+
+    model = uv.load_pretrained("ridge-embedded-p64")
+    windows = eeg_windows(np.zeros((2, 26, 3200)), list(model.ch_names), sfreq=200.0,
+                          scan="s1", subject="sub1", data_source="real")
+    with pytest.raises(TypeError, match=r"EEG alone, use unebolt_viz\.predict_eeg"):
+        predict(model, windows)

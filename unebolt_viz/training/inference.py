@@ -122,6 +122,17 @@ def predict_scan(model: Any, pair: Any, *, batch_size: int = 64, device: Any = N
     return _predict_dataset(model, dataset, 0, batch_size, device, precision)
 
 
+def _refuse_eeg_only(pairs: Any) -> None:
+    """predict() pairs predictions with the truth; EEG alone has its own function."""
+    kind = getattr(pairs, "attrs", {}).get("kind") if hasattr(pairs, "attrs") else None
+    if kind == "eeg_windows" or isinstance(pairs, (str, np.ndarray)) or hasattr(pairs, "info"):
+        raise TypeError(
+            f"predict() takes ScanPairs (EEG windows with their BOLD) and got "
+            f"{type(pairs).__name__}{f' ({kind})' if kind else ''}. To predict from EEG alone, "
+            "use unebolt_viz.predict_eeg(eeg, model, tr=...) with a file path or an mne.io.Raw."
+        )
+
+
 def record_training_rois(model: Any, pairs: Sequence[Any]) -> None:
     """Record on ``model`` the ROIs, atlas and data source of its training scans.
 
@@ -247,6 +258,7 @@ def predict(model: Any, pairs: Sequence[Any] | Any, *, batch_size: int = 64, dev
     """
     from .datasets import WindowDataset
 
+    _refuse_eeg_only(pairs)
     pairs = [pairs] if hasattr(pairs, "bold") else list(pairs)
     if not pairs:
         raise InvalidDataError("No scans to predict.")
