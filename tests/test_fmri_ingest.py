@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,8 +20,6 @@ from unebolt_viz.io.fmri import (
     read_roi_table,
 )
 from unebolt_viz.preprocessing import bold_targets
-
-nib = pytest.importorskip("nibabel")
 
 TR = 2.1
 SHAPE = (7, 6, 5)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 
+import mne
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,8 +22,6 @@ from unebolt_viz.io.bids import (
 from unebolt_viz.io.eeg import eeg_windows_from_raw, prepare_eeg, read_eeg
 from unebolt_viz.io.ingest import TriggerMismatchError, load_scan_pair, pair_scan
 from unebolt_viz.preprocessing import bold_targets
-
-mne = pytest.importorskip("mne")
 
 TR = 2.1
 ROIS = {"roi": ["A", "B", "C", "D"], "network": ["Visual", "Default", "Control", "Limbic"]}
@@ -48,7 +47,6 @@ def _bold(n_volumes, tr=TR, seed=1, scan="sub-01_task-rest_run-1", subject="sub-
 
 
 def _write_brainvision(raw, path):
-    pytest.importorskip("pybv")  # the [io] extra
     raw.export(path, fmt="brainvision", verbose="error")
     return path
 

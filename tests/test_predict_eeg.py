@@ -8,14 +8,13 @@ through the standard 10-05 montage, at scalp-EEG amplitudes.
 
 from __future__ import annotations
 
+import mne
 import numpy as np
 import pytest
 
 import unebolt_viz as uv
 from unebolt_viz.cli import main
 from unebolt_viz.conventions import PAPER_CHANNELS
-
-mne = pytest.importorskip("mne")
 
 EEGMMI_CHANNELS = (
     "Fc5 Fc3 Fc1 Fcz Fc2 Fc4 Fc6 C5 C3 C1 Cz C2 C4 C6 Cp5 Cp3 Cp1 Cpz Cp2 Cp4 Cp6 Fp1 Fpz Fp2 "

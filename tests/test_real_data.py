@@ -44,10 +44,12 @@ def test_within_network_fc_exceeds_between(shared_data):
     np.testing.assert_allclose(first.unebolt.fc().values, np.corrcoef(first.values.T), atol=1e-10)
 
 
-def test_split_table_is_grouped_by_subject(shared_data):
-    split = read_neurobolt_split(shared_data / "neurobolt_rest_difumo64" / "split_cross_subject.csv")
+def test_split_table_is_grouped_by_subject(shared_path):
+    folder = shared_path("neurobolt_rest_difumo64")
+    split = read_neurobolt_split(shared_path("neurobolt_rest_difumo64", "split_cross_subject.csv"))
     assert split["split"].value_counts().to_dict() == {"train": 18, "test": 6, "val": 5}
-    present = {p.name.split(".")[0] for p in (shared_data / "neurobolt_rest_difumo64").glob("*.tsv.gz")}
+    present = {p.name.split(".")[0] for p in folder.glob("*.tsv.gz")}
+    assert len(present) == 23
     assert present.isdisjoint(split.loc[split.split == "test", "scan"])
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,8 +12,6 @@ import pytest
 from unebolt_viz.simulation import semi_synthetic_cohort, simulate_cohort
 from unebolt_viz.simulation.hrf import convolve_hrf, hrf_kernels
 from unebolt_viz.simulation.semisynthetic import deconvolve_hrf
-
-SHARED = Path(__file__).parents[1] / ".." / "shared" / "data"
 
 
 @pytest.fixture(scope="module")
@@ -80,13 +77,12 @@ def test_hrf_deconvolution_recovers_a_latent_signal():
 
 
 @pytest.mark.shared_data
-def test_semi_synthetic_cohort_keeps_the_real_bold():
-    if not (SHARED / "neurobolt_rest_difumo64").is_dir():
-        pytest.skip(f"real ROI tables not found at {SHARED / 'neurobolt_rest_difumo64'}")
+def test_semi_synthetic_cohort_keeps_the_real_bold(shared_data, shared_path):
     from unebolt_viz.datasets.neurobolt import load_neurobolt_rest
     from unebolt_viz.preprocessing import bold_targets
 
-    real = load_neurobolt_rest(SHARED, scans=["sub01-scan01"])
+    shared_path("neurobolt_rest_difumo64", "sub01-scan01.tsv.gz")
+    real = load_neurobolt_rest(shared_data, scans=["sub01-scan01"])
     cohort = semi_synthetic_cohort({k: v.isel(time=slice(0, 150)) for k, v in real.items()},
                                    seed=0, progress=False)
     pair = cohort.pair("sub01-scan01")
