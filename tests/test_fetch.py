@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from unebolt_viz.datasets import shared_data_dir
 from unebolt_viz.datasets.fetch import (
     DATA_DIR_ENV,
     DownloadError,
@@ -28,7 +29,7 @@ from unebolt_viz.datasets.fetch import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+SHARED_DATA = shared_data_dir() or REPO_ROOT.parent / "shared" / "data"
 LABELS = "difumo_labels/labels_64_dictionary.csv"
 OTHER_LABELS = "difumo_labels/labels_128_dictionary.csv"
 REQUIRED_ENTRIES = (
@@ -44,12 +45,14 @@ REQUIRED_ENTRIES = (
 
 
 def needs_shared_data(test):
-    """Mark a test as reading ../shared/data and skip it when that is absent."""
-    skip = pytest.mark.skipif(
-        not (SHARED_DATA / LABELS).is_file(),
-        reason=f"real data not found at {SHARED_DATA / LABELS}",
-    )
-    return pytest.mark.shared_data(skip(test))
+    """Mark a test as reading the shared real data (skipped when absent, failed under CI)."""
+    return pytest.mark.shared_data(pytest.mark.usefixtures("shared_labels")(test))
+
+
+@pytest.fixture(scope="module")
+def shared_labels(shared_path):
+    """The label tables the server serves must exist."""
+    return shared_path(LABELS), shared_path(OTHER_LABELS)
 
 
 def _sha256(path: Path) -> str:
@@ -73,10 +76,9 @@ class _CountingHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(shared_data):
     """A real HTTP server on 127.0.0.1 (free port) serving ../shared/data; yields its URL."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real data folder not found at {SHARED_DATA}")
+    assert shared_data == SHARED_DATA
     handler = partial(_CountingHandler, directory=str(SHARED_DATA))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.requests = []

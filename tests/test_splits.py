@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,9 +20,6 @@ from unebolt_viz.model_selection import (
     leave_one_subject_out,
     subject_split,
 )
-
-SHARED = Path(__file__).parents[1] / ".." / "shared" / "data"
-SPLIT_CSV = SHARED / "neurobolt_rest_difumo64" / "split_cross_subject.csv"
 
 
 def _design(n_subjects: int = 9, two_scans_every: int = 3) -> pd.DataFrame:
@@ -98,14 +93,14 @@ def test_check_split_detects_subject_leakage_and_unknown_scans():
 
 
 @pytest.mark.shared_data
-def test_paper_split_table_gives_18_5_6_and_drops_unavailable_scans():
-    if not SPLIT_CSV.exists():
-        pytest.skip(f"real split table not found at {SPLIT_CSV}")
-    split = cross_subject_split(SPLIT_CSV)
+@pytest.mark.shared_data
+def test_paper_split_table_gives_18_5_6_and_drops_unavailable_scans(shared_path):
+    split_csv = shared_path("neurobolt_rest_difumo64", "split_cross_subject.csv")
+    split = cross_subject_split(split_csv)
     assert (len(split.train), len(split.val), len(split.test)) == (18, 5, 6)
     assert "sub07-scan02" in split.test and "sub13-scan02" in split.val
-    available = sorted(p.name.split(".")[0] for p in SPLIT_CSV.parent.glob("sub*-scan*.tsv*"))
-    local = cross_subject_split(SPLIT_CSV, design=pd.DataFrame(
+    available = sorted(p.name.split(".")[0] for p in split_csv.parent.glob("sub*-scan*.tsv*"))
+    local = cross_subject_split(split_csv, design=pd.DataFrame(
         {"scan": available, "subject": [s.split("-")[0] for s in available]}))
     assert set(local.train) | set(local.val) | set(local.test) == set(available)
     assert len(local.train) == 18 and len(local.val) == 5

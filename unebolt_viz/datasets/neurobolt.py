@@ -36,16 +36,14 @@ _SCAN_RE = re.compile(r"^(sub[0-9A-Za-z]+)-(scan[0-9A-Za-z]+)$")
 def shared_data_dir() -> Path | None:
     """The folder of real recordings that sits beside a checkout (``../shared/data``).
 
-    ``UNEBOLT_VIZ_SHARED_DATA`` overrides the location. Returns ``None`` when absent (a user's
-    fresh clone), so callers can fall back to the embedded simulated data.
+    ``UNEBOLT_VIZ_SHARED_DATA``, when set, is the only place looked at (a typo in it must not
+    quietly find other data). Returns ``None`` when the folder is absent (a user's fresh
+    clone), so callers can fall back to the embedded simulated data.
     """
     env = os.environ.get("UNEBOLT_VIZ_SHARED_DATA")
-    candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[2].parent / "shared" / "data")
-    for path in candidates:
-        if path.is_dir():
-            return path
-    return None
+    path = Path(env).expanduser() if env else (
+        Path(__file__).resolve().parents[2].parent / "shared" / "data")
+    return path if path.is_dir() else None
 
 
 def difumo_roi_table(labels_csv: str | os.PathLike) -> pd.DataFrame:
