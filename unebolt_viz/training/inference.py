@@ -187,8 +187,9 @@ def _check_model_rois(model: Any, rois: Sequence[str], data_atlas: Any,
         )
     if model_rois is None:
         warnings.warn(
-            f"The model {_model_name(model)!r} does not record which ROIs it predicts (saved "
-            f"before unebolt_viz recorded them), so only the ROI count ({data['n_rois']}) was "
+            f"The model {_model_name(model)!r} does not record which ROIs it predicts (it is "
+            "untrained, or was saved before unebolt_viz recorded them), so only the ROI count "
+            f"({data['n_rois']}) was "
             f"checked against the scans' atlas {data['atlas']!r}. Make sure it was trained on "
             "that atlas; retraining (or fitting) it records its ROIs.", stacklevel=3)
         return {"model_atlas": UNKNOWN_ATLAS, "model_roi_fingerprint": UNKNOWN_ATLAS}
