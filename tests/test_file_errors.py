@@ -212,14 +212,36 @@ def test_ridge_records_and_verifies_its_sha256(tmp_path):
     assert str(weights) in str(err.value) and recorded in str(err.value)
 
 
-def test_shipped_models_without_a_hash_still_load_and_are_not_rewritten():
+def test_models_saved_without_a_hash_still_load_and_are_not_rewritten(tmp_path):
+    """Files from before hashes and ROI records (the shipped models of 0.1.0) stay loadable."""
+    import shutil
+
     from unebolt_viz.models import load_model
 
-    before = {p.name: p.read_bytes() for p in EMBEDDED.glob("*_p64.*") if p.suffix != ".nc"}
-    assert all("weights_sha256" not in json.loads(before[n]) for n in before if n.endswith(".json"))
-    assert load_model(EMBEDDED / "ridge_p64").coef_ is not None
-    assert load_model(EMBEDDED / "unebolt_p64").get_config()["name"] == "unebolt"
-    assert {p.name: p.read_bytes() for p in EMBEDDED.glob("*_p64.*") if p.suffix != ".nc"} == before
+    for stem in ("ridge_p64", "unebolt_p64"):
+        for ext in (".json", ".safetensors"):
+            shutil.copy(EMBEDDED / f"{stem}{ext}", tmp_path / f"{stem}{ext}")
+        payload = json.loads((tmp_path / f"{stem}.json").read_text())
+        del payload["weights_sha256"]
+        for key in ("roi_names", "atlas", "training_data_source"):
+            payload["config"].pop(key, None)
+        (tmp_path / f"{stem}.json").write_text(json.dumps(payload))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert load_model(tmp_path / "ridge_p64").coef_.shape[-1] == 64
+    legacy = load_model(tmp_path / "unebolt_p64")
+    assert legacy.get_config()["name"] == "unebolt" and legacy.roi_names is None
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_shipped_models_record_their_hash_and_rois():
+    for config in EMBEDDED.glob("*_p*.json"):
+        if config.name.endswith(".training.json"):
+            continue
+        payload = json.loads(config.read_text())
+        weights = config.with_suffix(".safetensors")
+        assert payload["weights_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+        assert len(payload["config"]["roi_names"]) == int(config.stem.split("_p")[-1])
+        assert payload["config"]["training_data_source"] == "simulated"
 
 
 # --- training checkpoints --------------------------------------------------------------------

@@ -142,7 +142,9 @@ def test_too_slow_and_incomplete_recording_names_both_fixes(eegmmi_edf):
 
 
 def test_a_saved_model_without_rois_takes_them_from_the_atlas_argument(ref_edf, tmp_path):
-    uv.save_model(uv.load_pretrained("ridge-embedded-p64"), tmp_path / "ridge")
+    model = uv.load_pretrained("ridge-embedded-p64")
+    model.roi_names = model.atlas = model.training_data_source = None  # as saved by 0.1.0
+    uv.save_model(model, tmp_path / "ridge")
     with pytest.warns(UserWarning, match="records neither its ROIs nor its atlas"):
         anonymous = uv.predict_eeg(ref_edf, tmp_path / "ridge", tr=2.0)
     assert anonymous.prediction.roi.values[0] == "output_000"
