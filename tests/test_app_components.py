@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import xarray as xr
+from builders import fc_for, independent_order, two_scan_predictions
 
 import unebolt_viz as uv
 from unebolt_viz.app import (
@@ -16,37 +17,13 @@ from unebolt_viz.app import (
     network_timeseries_figure,
     surface_r_figure,
 )
-from unebolt_viz.networks import NETWORK_NAMES, network_colors
+from unebolt_viz.networks import network_colors
 from unebolt_viz.viz.surface import VIEWS
-
-
-def _independent_order(networks) -> np.ndarray:
-    rank = {n: i for i, n in enumerate(NETWORK_NAMES)}
-    return np.argsort([rank[str(n)] for n in networks], kind="stable")
-
-
-def _fc_for(rois, n_rois, seed=0, source="simulated"):
-    rng = np.random.default_rng(seed)
-    bold = uv.roi_timeseries(rng.standard_normal((120, n_rois)), rois, 2.1, scan="s1",
-                             subject="sub1", data_source=source)
-    return bold.unebolt.fc()
 
 
 def _values(atlas, values, source="simulated"):
     return xr.DataArray(np.asarray(values, float), dims="roi", coords={"roi": list(atlas.roi)},
                         attrs={"data_source": source})
-
-
-def _two_scan_predictions(rois, n_rois, rng):
-    parts = []
-    for k in range(2):
-        true = rng.standard_normal((40, n_rois))
-        bold = uv.roi_timeseries(true, rois, 2.0, scan=f"sub0{k}-scan01", subject=f"sub0{k}",
-                                 data_source="simulated")
-        parts.append(uv.predictions(bold, true + rng.standard_normal(true.shape), model="m"))
-    out = xr.concat(parts, dim="time")
-    out.attrs = dict(parts[0].attrs)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +36,9 @@ def atlas64():
 
 
 def test_bokeh_colour_bars_and_matrix_match_atlas(atlas64):
-    fc = _fc_for(atlas64, 64, seed=1)
+    fc = fc_for(atlas64, 64, seed=1)
     plot = FCMatrixPlot(fc)
-    idx = _independent_order(atlas64.network)
+    idx = independent_order(atlas64.network)
     bars = plot.bar_source.data
     drawn_networks = []
     for net, color, start, stop in zip(bars["network"], bars["color"], bars["start"],
@@ -76,7 +53,7 @@ def test_bokeh_colour_bars_and_matrix_match_atlas(atlas64):
 
 
 def test_bokeh_update_applies_mask_in_place(atlas64):
-    fc = _fc_for(atlas64, 64, seed=3)
+    fc = fc_for(atlas64, 64, seed=3)
     plot = FCMatrixPlot(fc)
     source = plot.image_source
     mask = np.zeros((64, 64), dtype=bool)
@@ -85,13 +62,13 @@ def test_bokeh_update_applies_mask_in_place(atlas64):
     assert plot.image_source is source
     drawn = plot.drawn_matrix
     assert np.count_nonzero(~np.isnan(drawn)) == 2
-    position = np.argsort(_independent_order(atlas64.network))
+    position = np.argsort(independent_order(atlas64.network))
     assert drawn[position[2], position[7]] == pytest.approx(fc.values[2, 7], rel=1e-6)
 
 
 def test_bokeh_titles_state_provenance(tiny_rois):
     for source in ("simulated", "semi-synthetic", "real"):
-        fc = _fc_for(tiny_rois, 6, source=source)
+        fc = fc_for(tiny_rois, 6, source=source)
         assert uv.viz.PROVENANCE_LABELS[source] in FCMatrixPlot(fc).figure.title.text
 
 
@@ -102,7 +79,7 @@ def test_bokeh_titles_state_provenance(tiny_rois):
 def test_network_r_is_written_in_interactive_panels(rng, tiny_rois):
     from unebolt_viz.metrics import network_r
 
-    pred = _two_scan_predictions(tiny_rois, 6, rng)
+    pred = two_scan_predictions(tiny_rois, 6, rng)
     r = network_r(pred)
     visual = float(r.sel(scan="sub00-scan01", network="Visual"))
     layout = network_timeseries_figure(pred, "sub00-scan01", network_r=r)
@@ -111,7 +88,7 @@ def test_network_r_is_written_in_interactive_panels(rng, tiny_rois):
 
 
 def test_roi_pair_plot_shows_the_chosen_rois(rng, tiny_rois):
-    pred = _two_scan_predictions(tiny_rois, 6, rng)
+    pred = two_scan_predictions(tiny_rois, 6, rng)
     plot = ROIPairPlot(pred, "sub00-scan01")
     plot.update(1, "D")
     one = pred.isel(time=slice(0, 40))

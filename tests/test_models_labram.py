@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from unebolt_viz.conventions import PAPER_CHANNELS
+from unebolt_viz.conventions import LABRAM_CHANNELS, PAPER_CHANNELS
 from unebolt_viz.models import build_model, load_labram_checkpoint, save_labram_checkpoint
-from unebolt_viz.conventions import LABRAM_CHANNELS
 from unebolt_viz.models.labram import (
     Attention,
     SpatiotemporalEncoder,

@@ -9,24 +9,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from builders import fc_for, independent_order
 
 import unebolt_viz as uv  # noqa: E402
-from unebolt_viz.networks import NETWORK_NAMES, network_colors  # noqa: E402
+from unebolt_viz.networks import network_colors  # noqa: E402
 from unebolt_viz.viz import fc_order, plot_fc, plot_fc_comparison  # noqa: E402
 
 COLOR_TO_NETWORK = {c.lower(): n for n, c in network_colors().items()}
-
-
-def _independent_order(networks) -> np.ndarray:
-    rank = {n: i for i, n in enumerate(NETWORK_NAMES)}
-    return np.argsort([rank[str(n)] for n in networks], kind="stable")
-
-
-def _fc_for(rois, n_rois, seed=0, source="simulated"):
-    rng = np.random.default_rng(seed)
-    bold = uv.roi_timeseries(rng.standard_normal((120, n_rois)), rois, 2.1, scan="s1",
-                             subject="sub1", data_source=source)
-    return bold.unebolt.fc()
 
 
 def _rgb_to_networks(rgb: np.ndarray) -> list[str]:
@@ -47,9 +36,9 @@ def atlas64():
 
 
 def test_fc_order_is_data(tiny_rois):
-    fc = _fc_for(tiny_rois, 6)
+    fc = fc_for(tiny_rois, 6)
     order = fc_order(fc)
-    expected = _independent_order(tiny_rois["network"])
+    expected = independent_order(tiny_rois["network"])
     np.testing.assert_array_equal(order.values, expected)
     assert list(order.roi.values) == [tiny_rois["roi"][i] for i in expected]
     assert list(order.color.values) == [network_colors()[tiny_rois["network"][i]]
@@ -60,9 +49,9 @@ def test_fc_order_is_data(tiny_rois):
 def test_matplotlib_colour_bars_match_atlas_networks(which, tiny_rois, atlas64):
     rois, n = (tiny_rois, 6) if which == "tiny" else (atlas64, 64)
     networks = np.asarray(rois["network"] if which == "tiny" else atlas64.network)
-    fc = _fc_for(rois, n)
+    fc = fc_for(rois, n)
     fig = plot_fc(fc)
-    idx = _independent_order(networks)
+    idx = independent_order(networks)
     left = _image(fig, "network-bar-left").get_array()[:, 0, :]
     top = _image(fig, "network-bar-top").get_array()[0, :, :]
     assert _rgb_to_networks(left) == list(networks[idx])
@@ -73,11 +62,11 @@ def test_matplotlib_colour_bars_match_atlas_networks(which, tiny_rois, atlas64):
 
 
 def test_density_keeps_the_strongest_edges(atlas64):
-    fc = _fc_for(atlas64, 64, seed=2)
+    fc = fc_for(atlas64, 64, seed=2)
     density = 0.25
     fig = plot_fc(fc, density=density)
     drawn = np.asarray(_image(fig, "fc-matrix").get_array().filled(np.nan))
-    idx = _independent_order(atlas64.network)
+    idx = independent_order(atlas64.network)
     rows, cols = np.triu_indices(64, k=1)
     edges = fc.values[rows, cols]
     k = int(np.floor(density * edges.size + 0.5))
@@ -91,7 +80,7 @@ def test_density_keeps_the_strongest_edges(atlas64):
 
 def test_labels_readable_at_256_rois():
     atlas = uv.load_atlas("embedded", 256)
-    fc = _fc_for(atlas, 256, seed=4)
+    fc = fc_for(atlas, 256, seed=4)
     fig = plot_fc(fc)
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
@@ -112,7 +101,7 @@ def test_labels_readable_at_256_rois():
 
 def test_titles_state_provenance(tiny_rois):
     for source in ("simulated", "semi-synthetic", "real"):
-        fc = _fc_for(tiny_rois, 6, source=source)
+        fc = fc_for(tiny_rois, 6, source=source)
         fig = plot_fc(fc)
         title = " ".join(a.get_title() for ax in fig.axes for a in (ax, *ax.child_axes))
         assert uv.viz.PROVENANCE_LABELS[source] in title
@@ -123,7 +112,7 @@ def test_titles_state_provenance(tiny_rois):
 
 
 def test_bad_inputs_are_explained(tiny_rois):
-    fc = _fc_for(tiny_rois, 6)
+    fc = fc_for(tiny_rois, 6)
     with pytest.raises(ValueError, match="shape"):
         plot_fc(fc, mask=np.ones((5, 5), dtype=bool))
     with pytest.raises(ValueError, match="boolean"):

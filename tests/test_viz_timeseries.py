@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import xarray as xr  # noqa: E402
+from builders import two_scan_predictions
 
 import unebolt_viz as uv  # noqa: E402
 from unebolt_viz.viz import (  # noqa: E402
@@ -17,18 +17,6 @@ from unebolt_viz.viz import (  # noqa: E402
     plot_network_timeseries,
     select_scan,
 )
-
-
-def _two_scan_predictions(rois, n_rois, rng):
-    parts = []
-    for k in range(2):
-        true = rng.standard_normal((40, n_rois))
-        bold = uv.roi_timeseries(true, rois, 2.0, scan=f"sub0{k}-scan01", subject=f"sub0{k}",
-                                 data_source="simulated")
-        parts.append(uv.predictions(bold, true + rng.standard_normal(true.shape), model="m"))
-    out = xr.concat(parts, dim="time")
-    out.attrs = dict(parts[0].attrs)
-    return out
 
 
 def test_minmax_decimation_keeps_extremes_and_endpoints(rng):
@@ -47,7 +35,7 @@ def test_minmax_decimation_keeps_extremes_and_endpoints(rng):
 
 
 def test_network_panels_draw_network_means(rng, tiny_rois):
-    pred = _two_scan_predictions(tiny_rois, 6, rng)
+    pred = two_scan_predictions(tiny_rois, 6, rng)
     fig = plot_network_timeseries(pred, "sub01-scan01")
     one = pred.isel(time=slice(40, 80))
     nets = np.array(tiny_rois["network"])
@@ -65,7 +53,7 @@ def test_network_panels_draw_network_means(rng, tiny_rois):
 def test_network_r_is_written_in_panel_titles(rng, tiny_rois):
     from unebolt_viz.metrics import network_r
 
-    pred = _two_scan_predictions(tiny_rois, 6, rng)
+    pred = two_scan_predictions(tiny_rois, 6, rng)
     r = network_r(pred)
     fig = plot_network_timeseries(pred, "sub00-scan01", network_r=r)
     visual = float(r.sel(scan="sub00-scan01", network="Visual"))
@@ -74,7 +62,7 @@ def test_network_r_is_written_in_panel_titles(rng, tiny_rois):
 
 
 def test_scan_selection_is_explicit(rng, tiny_rois):
-    pred = _two_scan_predictions(tiny_rois, 6, rng)
+    pred = two_scan_predictions(tiny_rois, 6, rng)
     with pytest.raises(ValueError, match="choose one"):
         select_scan(pred)
     with pytest.raises(ValueError, match="No scan"):
