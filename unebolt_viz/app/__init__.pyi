@@ -1,5 +1,6 @@
 __all__ = [
     "sources",
+    "CouplingLab",
     "FCExplorer",
     "FCMatrixPlot",
     "ROIPairPlot",
@@ -15,3 +16,4 @@ from .components.fc_matrix import FCMatrixPlot
 from .components.surface import surface_r_figure
 from .components.timeseries import ROIPairPlot, network_timeseries_figure
 from .explorer import FCExplorer, cached_results
+from .lab.app import CouplingLab

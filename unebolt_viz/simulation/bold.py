@@ -20,6 +20,7 @@ sees the neural activity perfectly could correlate better with the measured targ
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,7 +75,8 @@ def noise_ceiling(targets_noiseless: np.ndarray, targets: np.ndarray) -> np.ndar
 
 
 def simulate_bold(latent: np.ndarray, n_pad: int, n_volumes: int, tr: float, networks: np.ndarray,
-                  params, rng: np.random.Generator, hrf_delay: np.ndarray) -> BoldSignals:
+                  params, rng: np.random.Generator, hrf_delay: np.ndarray,
+                  hrf_shape: Mapping[str, float] | None = None) -> BoldSignals:
     """BOLD of one scan from its latent activity.
 
     Parameters
@@ -91,9 +93,13 @@ def simulate_bold(latent: np.ndarray, n_pad: int, n_volumes: int, tr: float, net
     rng : numpy.random.Generator
     hrf_delay : ndarray, shape (n_rois,)
         HRF shift of each ROI (s), subject and ROI jitter together.
+    hrf_shape : mapping, optional
+        ``peak_shape``, ``undershoot_shape`` and/or ``ratio`` of the HRF
+        (:func:`~unebolt_viz.simulation.hrf.hrf_kernels`); default the canonical HRF.
     """
     n_rois = latent.shape[1]
-    neural = params.bold_percent * convolve_hrf(latent, hrf_kernels(tr, hrf_delay))
+    kernels = hrf_kernels(tr, hrf_delay, **(hrf_shape or {}))
+    neural = params.bold_percent * convolve_hrf(latent, kernels)
     noiseless = neural[n_pad:n_pad + n_volumes]
     scale = float(np.median(noiseless.std(axis=0)))
 

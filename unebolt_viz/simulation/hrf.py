@@ -36,11 +36,13 @@ def _gamma_pdf(t: np.ndarray, shape: float) -> np.ndarray:
 
 
 def hrf_kernels(tr: float, delays: np.ndarray, length: float = HRF_LENGTH_S,
-                oversampling: int = 16) -> np.ndarray:
+                oversampling: int = 16, peak_shape: float = 6.0, undershoot_shape: float = 16.0,
+                ratio: float = 1.0 / 6.0) -> np.ndarray:
     """HRFs sampled at TR resolution, one column per delay, each summing to 1.
 
     Each tap is the mean of the HRF over its TR bin (the latent activity is a TR-bin average),
-    so sub-TR delays shift the kernel smoothly.
+    so sub-TR delays shift the kernel smoothly. ``peak_shape``, ``undershoot_shape`` and
+    ``ratio`` shape the HRF as in :func:`double_gamma_hrf` (default: the canonical HRF).
 
     Returns
     -------
@@ -49,7 +51,7 @@ def hrf_kernels(tr: float, delays: np.ndarray, length: float = HRF_LENGTH_S,
     delays = np.atleast_1d(np.asarray(delays, dtype=float))
     n_taps = int(np.ceil((length + max(0.0, delays.max())) / tr))
     fine = (np.arange(n_taps * oversampling) + 0.5) * tr / oversampling
-    h = double_gamma_hrf(fine[:, None], delays[None, :])
+    h = double_gamma_hrf(fine[:, None], delays[None, :], peak_shape, undershoot_shape, ratio)
     taps = h.reshape(n_taps, oversampling, -1).mean(axis=1)
     return taps / taps.sum(axis=0)
 
