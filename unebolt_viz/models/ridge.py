@@ -5,12 +5,16 @@ band is computed in consecutive segments (2 s by default), and the segments are 
 the weights of the canonical haemodynamic response function at each segment's lag before the
 TR (a convolution with the HRF, evaluated at the TR). The resulting ``n_chans x n_bands``
 features are standardised and mapped to all ROIs by one ridge regression. numpy/scipy only.
+
+The fit streams: :meth:`RidgeBaseline.fit_chunks` reads ``(windows, targets)`` chunks (one scan,
+or part of one, at a time) and keeps only their features, so fitting many scans needs the raw
+windows of one chunk at a time (the paper's 18 training scans: about 10,000 windows).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +42,9 @@ DEFAULT_BANDS: dict[str, tuple[float, float]] = {
     "beta": (13.0, 30.0),
     "gamma": (30.0, 45.0),
 }
+
+#: Windows reduced to features together (about 40 MB of float64 at 26 x 3200 per buffer).
+FEATURE_CHUNK = 64
 
 
 def canonical_hrf(t: np.ndarray) -> np.ndarray:
@@ -171,22 +178,100 @@ class RidgeBaseline:
         ]
         return np.log10(np.stack(powers, axis=-1) + 1e-12)
 
-    def features(self, windows: np.ndarray) -> np.ndarray:
-        """HRF-weighted log band powers, (n, n_chans * n_bands), channel-major."""
-        log_power = self.band_log_power(windows)
-        weighted = np.einsum("ncsb,s->ncb", log_power, self.hrf_weights)
-        return weighted.reshape(weighted.shape[0], -1)
+    def features(self, windows: np.ndarray, chunk_size: int = FEATURE_CHUNK) -> np.ndarray:
+        """HRF-weighted log band powers, (n, n_chans * n_bands), channel-major.
+
+        The windows are reduced ``chunk_size`` at a time (each cast to float64 on its own), so
+        the spectral buffers never exceed one chunk whatever the number of windows.
+        """
+        windows = self._check_windows_shape(windows)
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        n = windows.shape[0]
+        out = np.empty((n, self.n_chans * len(self.bands)))
+        weights = self.hrf_weights
+        for start in range(0, n, chunk_size):
+            log_power = self.band_log_power(windows[start:start + chunk_size])
+            weighted = np.einsum("ncsb,s->ncb", log_power, weights)
+            out[start:start + chunk_size] = weighted.reshape(weighted.shape[0], -1)
+        return out
 
     def fit(self, windows: np.ndarray, targets: np.ndarray) -> RidgeBaseline:
-        """Fit on windows (n, n_chans, n_times) in microvolts and targets (n, n_outputs)."""
-        X = self.features(windows)
-        Y = np.asarray(targets, dtype=float)
-        if Y.ndim == 1:
-            Y = Y[:, None]
-        if Y.ndim != 2 or Y.shape[0] != X.shape[0]:
-            raise ValueError(f"targets must be (n_windows={X.shape[0]}, n_outputs), got {Y.shape}")
-        if not np.all(np.isfinite(Y)):
-            raise ValueError("targets contain NaN or infinite values")
+        """Fit on windows (n, n_chans, n_times) in microvolts and targets (n, n_outputs).
+
+        The same fit as :meth:`fit_chunks` with one chunk.
+        """
+        return self.fit_chunks([(windows, targets)])
+
+    def fit_chunks(self, chunks: Iterable[tuple[np.ndarray, np.ndarray]]) -> RidgeBaseline:
+        """Fit on an iterable of ``(windows, targets)`` pairs, e.g. one per scan.
+
+        Only the features (``n_chans * n_bands`` numbers per window) of the chunks are kept;
+        each chunk's raw windows are released before the next is read, so a generator that
+        yields one scan (or a part of one) at a time bounds the memory of the fit by one
+        chunk. The result equals :meth:`fit` on all windows concatenated.
+
+        Parameters
+        ----------
+        chunks : iterable of (ndarray, ndarray)
+            Windows ``(n_k, n_chans, n_times)`` in microvolts and their targets
+            ``(n_k, n_outputs)``; every chunk has the same ``n_outputs``.
+            :func:`unebolt_viz.training.experiments.ridge_chunks` yields them from ScanPairs.
+
+        Returns
+        -------
+        RidgeBaseline
+            ``self``, fitted.
+        """
+        return self.fit_features(*self.chunk_features(chunks))
+
+    def chunk_features(
+        self, chunks: Iterable[tuple[np.ndarray, np.ndarray]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Features ``(n, n_features)`` and targets ``(n, n_outputs)`` of all chunks, stacked.
+
+        Parameters
+        ----------
+        chunks : iterable of (ndarray, ndarray)
+            As in :meth:`fit_chunks`; read once, one chunk at a time.
+
+        Returns
+        -------
+        X : ndarray, (n, n_chans * n_bands)
+        Y : ndarray, (n, n_outputs)
+        """
+        feats, targets = [], []
+        for windows, y in chunks:
+            x = self.features(windows)
+            feats.append(x)
+            targets.append(self._check_targets(y, x.shape[0], targets[0] if targets else None))
+            del windows, y  # the loop variables would keep this chunk alive while the next loads
+        if not feats:
+            raise ValueError("No windows to fit: the chunks iterable was empty.")
+        return np.concatenate(feats), np.concatenate(targets)
+
+    def fit_features(self, X: np.ndarray, Y: np.ndarray) -> RidgeBaseline:
+        """Fit on precomputed features and targets (what :meth:`fit_chunks` ends with).
+
+        Fitting several penalties on the same data then reduces the windows only once.
+
+        Parameters
+        ----------
+        X : ndarray, (n, n_chans * n_bands)
+            :meth:`features` (or :meth:`chunk_features`) of the training windows.
+        Y : ndarray, (n, n_outputs) or (n,)
+            Targets.
+
+        Returns
+        -------
+        RidgeBaseline
+            ``self``, fitted.
+        """
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or X.shape[1] != self.n_chans * len(self.bands):
+            raise ValueError(f"features must be (n, {self.n_chans * len(self.bands)}), got "
+                             f"{X.shape}: compute them with RidgeBaseline.features")
+        Y = self._check_targets(Y, X.shape[0])
         check_provenance(Y.shape[1], self.roi_names, self.atlas, self.training_data_source)
         self.feature_mean_ = X.mean(axis=0)
         scale = X.std(axis=0)
@@ -201,9 +286,13 @@ class RidgeBaseline:
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
         """Predicted ROI values, (n, n_outputs)."""
-        if self.coef_ is None:
-            raise RuntimeError("RidgeBaseline is not fitted yet: call fit(windows, targets) first")
-        Z = (self.features(windows) - self.feature_mean_) / self.feature_scale_
+        self._check_fitted()
+        return self.predict_features(self.features(windows))
+
+    def predict_features(self, X: np.ndarray) -> np.ndarray:
+        """Predicted ROI values, (n, n_outputs), from precomputed :meth:`features` ``X``."""
+        self._check_fitted()
+        Z = (np.asarray(X, dtype=float) - self.feature_mean_) / self.feature_scale_
         return Z @ self.coef_ + self.intercept_
 
     def get_config(self) -> dict[str, Any]:
@@ -304,16 +393,39 @@ class RidgeBaseline:
                               recorded_in=with_ext(base, ".json"))
         return cls.from_state(config, arrays)
 
-    def _check_windows(self, windows: np.ndarray) -> np.ndarray:
-        windows = np.asarray(windows, dtype=float)
+    def _check_windows_shape(self, windows: np.ndarray) -> np.ndarray:
+        windows = np.asarray(windows)
         if windows.ndim != 3 or windows.shape[1:] != (self.n_chans, self.n_times):
             raise ValueError(
                 f"windows must be (n, {self.n_chans}, {self.n_times}) in microvolts, got "
                 f"{windows.shape}"
             )
+        return windows
+
+    def _check_windows(self, windows: np.ndarray) -> np.ndarray:
+        windows = np.asarray(self._check_windows_shape(windows), dtype=float)
         if not np.all(np.isfinite(windows)):
             raise ValueError("windows contain NaN or infinite values")
         return windows
+
+    @staticmethod
+    def _check_targets(targets: np.ndarray, n_windows: int,
+                       like: np.ndarray | None = None) -> np.ndarray:
+        Y = np.asarray(targets, dtype=float)
+        if Y.ndim == 1:
+            Y = Y[:, None]
+        if Y.ndim != 2 or Y.shape[0] != n_windows:
+            raise ValueError(f"targets must be (n_windows={n_windows}, n_outputs), got {Y.shape}")
+        if like is not None and Y.shape[1] != like.shape[1]:
+            raise ValueError(f"every chunk's targets must have the same n_outputs: "
+                             f"{like.shape[1]}, then {Y.shape[1]}")
+        if not np.all(np.isfinite(Y)):
+            raise ValueError("targets contain NaN or infinite values")
+        return Y
+
+    def _check_fitted(self) -> None:
+        if self.coef_ is None:
+            raise RuntimeError("RidgeBaseline is not fitted yet: call fit(windows, targets) first")
 
     def __repr__(self) -> str:
         fitted = f"n_outputs={self.n_outputs}" if self.coef_ is not None else "unfitted"

@@ -53,7 +53,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,8 @@ __all__ = [
     "paper_experiments",
     "resolve_channels",
     "fit_ridge",
+    "ridge_chunks",
+    "RIDGE_ALPHAS",
     "TABLE1_ABLATIONS",
 ]
 
@@ -121,14 +124,88 @@ def _torch_model(entry: Mapping[str, Any], n_outputs: int, ch_names: Sequence[st
                        **entry.get("overrides", {}))
 
 
+#: Ridge penalties tried by default: a grid wide enough that the chosen one is not at its end
+#: (on the standardised band powers of 26 channels the best penalty was at 1000, the end of
+#: 1..1000, so the grid reaches 1e5).
+RIDGE_ALPHAS: tuple[float, ...] = (1.0, 10.0, 100.0, 1e3, 1e4, 1e5)
+
+
+def ridge_chunks(pairs: Iterable[Any], ch_names: Sequence[str], n_times: int = N_TIMES,
+                 chunk_size: int = 256) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The ``(windows, targets)`` of ScanPairs, scan by scan in chunks, for ridge fits.
+
+    Windows are those the torch models see (:class:`~unebolt_viz.training.WindowDataset`:
+    channels in ``ch_names`` order, each window demeaned, float32 microvolts); at most
+    ``chunk_size`` of them are materialised per chunk. ``pairs`` may be a generator that
+    builds one scan at a time.
+
+    Parameters
+    ----------
+    pairs : iterable of ScanPair
+        All on the same ROIs, in the same order.
+    ch_names : sequence of str
+        Channels the model reads.
+    n_times : int
+        Samples per window (the first ``n_times`` of each window).
+    chunk_size : int
+        Windows per chunk.
+
+    Yields
+    ------
+    windows : ndarray, (n_k, n_chans, n_times)
+    targets : ndarray, (n_k, n_rois)
+        The scan's BOLD targets for these windows (float64).
+
+    Examples
+    --------
+    >>> from unebolt_viz.models import RidgeBaseline
+    >>> from unebolt_viz.simulation import simulate_cohort
+    >>> cohort = simulate_cohort("tiny", progress=False)
+    >>> scans = (cohort.pair(s) for s in cohort.scans[:2])  # simulated one at a time
+    >>> ridge = RidgeBaseline(alpha=1e3, ch_names=cohort.ch_names)
+    >>> ridge.fit_chunks(ridge_chunks(scans, cohort.ch_names)).n_outputs
+    64
+    """
+    from .datasets import WindowDataset
+
+    rois = None
+    for pair in pairs:
+        scan_rois = tuple(map(str, pair.bold.roi.values))
+        if rois is not None and scan_rois != rois:
+            raise InvalidDataError(
+                f"Scan {pair.scan!r} has different ROIs from the first scan; all scans must use "
+                "the same atlas in the same order.")
+        rois = scan_rois
+        dataset = WindowDataset([pair], ch_names=ch_names, n_times=n_times)
+        targets = np.asarray(pair.bold.values, dtype=float)
+        for start in range(0, pair.n_windows, chunk_size):
+            stop = min(pair.n_windows, start + chunk_size)
+            yield dataset.scan_windows(0, start, stop).numpy(), targets[start:stop]
+
+
+def _val_score(ridge: Any, val: Sequence[Any], val_features: list[np.ndarray]) -> float:
+    """Mean temporal r over the validation scans and ROIs (as ``temporal_r(predict(...))``)."""
+    from ..data.containers import predictions
+    from ..metrics import temporal_r
+
+    r = [temporal_r(predictions(pair.bold, ridge.predict_features(x), model="ridge")).values
+         for pair, x in zip(val, val_features)]
+    return float(np.mean(np.concatenate(r, axis=None)))
+
+
 def fit_ridge(entry: Mapping[str, Any], ch_names: Sequence[str], n_times: int,
               train: Sequence[Any], val: Sequence[Any]) -> tuple[Any, dict[str, Any]]:
     """Fit the ridge baseline; with several ``alphas``, keep the best on validation (mean r).
 
+    The scans are reduced to band-power features one chunk at a time
+    (:func:`ridge_chunks`, :meth:`RidgeBaseline.fit_chunks`), once for all penalties: the raw
+    windows of the whole training set are never held together.
+
     Parameters
     ----------
     entry : mapping
-        The model entry of the config (``label``, ``alpha`` or ``alphas``).
+        The model entry of the config (``label``, ``alpha`` or ``alphas``, e.g.
+        :data:`RIDGE_ALPHAS`).
     ch_names : sequence of str
         Channels it reads.
     n_times : int
@@ -141,29 +218,34 @@ def fit_ridge(entry: Mapping[str, Any], ch_names: Sequence[str], n_times: int,
     model : RidgeBaseline
         Recording the training scans' ROIs, atlas and data source.
     info : dict
-        The chosen ``alpha`` and the validation r of each (``val_r_by_alpha``).
+        The chosen ``alpha``, the validation r of each (``val_r_by_alpha``) and whether the
+        chosen one is at an end of the grid (``alpha_at_grid_edge``: widen the grid then).
     """
-    from ..metrics import temporal_r
     from ..models import RidgeBaseline
-    from .datasets import WindowDataset
-    from .inference import predict, record_training_rois
+    from .inference import record_training_rois
 
-    ds = WindowDataset(train, ch_names=ch_names, n_times=n_times)
-    windows = np.concatenate([ds.scan_windows(k).numpy() for k in range(len(train))])
-    targets = np.concatenate([np.asarray(p.bold.values) for p in train])
     alphas = [float(a) for a in entry.get("alphas", [entry.get("alpha", 100.0)])]
     if len(alphas) > 1 and not val:
         raise ValueError(f"Model {entry['label']!r}: choosing among alphas {alphas} needs validation scans.")
+    reducer = RidgeBaseline(ch_names=ch_names, n_times=n_times)
+    X, Y = reducer.chunk_features(ridge_chunks(train, ch_names, n_times))
+    val_features = [reducer.chunk_features(ridge_chunks([p], ch_names, n_times))[0]
+                    for p in (val if len(alphas) > 1 else [])]
     best, best_score, scores = None, -np.inf, {}
     for alpha in alphas:
         ridge = RidgeBaseline(alpha=alpha, ch_names=ch_names, n_times=n_times)
         record_training_rois(ridge, train)
-        ridge.fit(windows, targets)
-        score = float(temporal_r(predict(ridge, val)).mean()) if len(alphas) > 1 else 0.0
+        ridge.fit_features(X, Y)
+        score = _val_score(ridge, val, val_features) if len(alphas) > 1 else 0.0
         scores[alpha] = score
         if best is None or score > best_score:
             best, best_score = ridge, score
-    return best, {"alpha": best.alpha, "val_r_by_alpha": scores if len(alphas) > 1 else {}}
+    at_edge = len(alphas) > 1 and best.alpha in (min(alphas), max(alphas))
+    if at_edge and len(alphas) > 2:  # of two penalties, one is always at an end
+        warnings.warn(f"Model {entry['label']!r}: the chosen ridge alpha {best.alpha:g} is at an "
+                      f"end of the grid {alphas}; extend the grid past it.", stacklevel=2)
+    return best, {"alpha": best.alpha, "val_r_by_alpha": scores if len(alphas) > 1 else {},
+                  "alpha_at_grid_edge": at_edge}
 
 
 def _run_model(entry: dict[str, Any], cfg: ExperimentConfig, train: list, val: list, test: list,
