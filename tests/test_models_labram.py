@@ -220,3 +220,91 @@ def test_labram_checkpoint_errors_name_the_keys(tmp_path):
     torch.save({"state": state}, tmp_path / "other.pth")
     with pytest.raises(ValueError, match="'model' entry"):
         load_labram_checkpoint(branch, tmp_path / "other.pth")
+
+
+# --- the speed work of issue 14: new forwards against the code they replaced ------------------
+
+
+def _randomized(module: torch.nn.Module, seed: int) -> torch.nn.Module:
+    """Every parameter drawn at random (non-zero biases, layer scales far from 0.1)."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for param in module.parameters():
+            param.copy_(torch.randn(param.shape, generator=gen) * 0.3 + (param.ndim == 1) * 0.5)
+    return module
+
+
+def _old_attention(attn: Attention, x: torch.Tensor) -> torch.Tensor:
+    """Attention.forward before the speed work (indexing qkv, scale applied outside)."""
+    batch, n_tokens, dim = x.shape
+    qkv = attn.qkv(x).reshape(batch, n_tokens, 3, attn.num_heads, -1).permute(2, 0, 3, 1, 4)
+    q, k, v = attn.q_norm(qkv[0]), attn.k_norm(qkv[1]), qkv[2]
+    out = torch.nn.functional.scaled_dot_product_attention(
+        q, k, v, dropout_p=attn.attn_drop if attn.training else 0.0
+    )
+    return attn.proj_drop(attn.proj(out.transpose(1, 2).reshape(batch, n_tokens, dim)))
+
+
+def _old_block(block, x: torch.Tensor) -> torch.Tensor:
+    """Block.forward before the speed work: layer scale multiplied after each branch."""
+    x = x + block.drop_path(block.gamma_1 * _old_attention(block.attn, block.norm1(x)))
+    mlp = block.mlp
+    out = mlp.drop(mlp.fc2(torch.nn.functional.gelu(mlp.fc1(block.norm2(x)))))
+    return x + block.drop_path(block.gamma_2 * out)
+
+
+def test_block_equals_the_unfused_layer_scale_in_eval():
+    torch.manual_seed(0)
+    branch = SpatiotemporalEncoder(PAPER_CHANNELS, embed_dim=50, depth=1, num_heads=2)
+    block = _randomized(branch.blocks[0], seed=4).eval()
+    x = torch.randn(3, 9, 50)
+    with torch.no_grad():
+        expected = _old_block(block, x)
+        atol = 1e-5 * float(expected.abs().max())  # float32 rounding of another summation order
+        torch.testing.assert_close(block(x), expected, rtol=1e-5, atol=atol)
+        # the folded scale is the per-feature product, biases included
+        scale = torch.linspace(-2.0, 3.0, 50)
+        for branch_fn in (block.attn, block.mlp):
+            expected = scale * branch_fn(x)
+            torch.testing.assert_close(branch_fn(x, scale), expected, rtol=1e-5,
+                                       atol=1e-5 * float(expected.abs().max()))  # fmt: skip
+
+
+def test_block_in_training_draws_the_same_dropout_and_gives_the_same_gradients():
+    branch = tiny_branch(drop_rate=0.3, drop_path_rate=0.5)
+    block = _randomized(branch.blocks[1], seed=5).train()  # drop-path 0.5, dropout 0.3
+    x = torch.randn(4, 9, 50)
+    outputs, grads = [], []
+    for forward in (block, lambda t: _old_block(block, t)):
+        torch.manual_seed(6)
+        out = forward(x)
+        block.zero_grad()
+        (out * torch.linspace(-1, 1, 50)).sum().backward()
+        outputs.append(out.detach())
+        grads.append({n: p.grad.clone() for n, p in block.named_parameters()})
+    with torch.no_grad():
+        assert not torch.allclose(outputs[0], block.eval()(x))  # dropout and drop-path acted
+    torch.testing.assert_close(outputs[0], outputs[1], rtol=1e-5,
+                               atol=1e-5 * float(outputs[1].abs().max()))  # fmt: skip
+    # k_norm's bias has a zero gradient in exact arithmetic (softmax ignores a shift of all
+    # keys), so the tolerance is set by the largest gradient of the block
+    atol = 1e-5 * max(float(g.abs().max()) for g in grads[1].values())
+    for name in grads[1]:
+        torch.testing.assert_close(grads[0][name], grads[1][name], rtol=1e-4, atol=atol, msg=name)
+
+
+def test_encoder_equals_the_code_before_the_speed_work():
+    branch = _randomized(tiny_branch(ch_names=["C3", "CZ", "C4", "PZ"]), seed=7).eval()
+    patches = torch.randn(2, 4, 5, 200)
+    batch, n_chans, n_patches, _ = patches.shape
+    with torch.no_grad():
+        tokens = branch.patch_embed(patches)
+        tokens = tokens + branch.time_embed[:, :n_patches].repeat(1, n_chans, 1)
+        channel_embed = branch.pos_embed[:, branch.channel_rows]
+        tokens = tokens + channel_embed[:, 1:].repeat_interleave(n_patches, dim=1)
+        x = torch.cat(((branch.cls_token + channel_embed[:, :1]).expand(batch, -1, -1), tokens), 1)
+        for block in branch.blocks:
+            x = _old_block(block, x)
+        expected = branch.fc_norm(x[:, 1:].mean(dim=1))
+        torch.testing.assert_close(branch(patches), expected, rtol=1e-5,
+                                   atol=1e-5 * float(expected.abs().max()))  # fmt: skip

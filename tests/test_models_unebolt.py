@@ -193,3 +193,30 @@ def test_input_checks_name_the_expected_shape():
     with pytest.raises(TypeError, match="floating-point"):
         model(torch.zeros(2, 26, 3200, dtype=torch.long))
     assert isinstance(model, UnEBOLT)
+
+
+def test_shipped_weights_still_give_the_shipped_predictions():
+    """The shipped P=64 UnEBOLT (saved before the speed work of issue 14) loads strictly and
+    predicts a test scan of the simulated teaching cohort as its shipped predictions file says."""
+    import tempfile
+    from importlib.resources import files
+
+    import xarray as xr
+
+    import unebolt_viz as uv
+    from unebolt_viz.models import load_model
+    from unebolt_viz.simulation import simulate_cohort
+    from unebolt_viz.training.inference import predict_scan
+
+    folder = files("unebolt_viz") / "resources" / "embedded"
+    model = load_model(str(folder / "unebolt_p64"))  # strict: same keys and shapes
+    shipped = xr.load_dataset(str(folder / "predictions_unebolt_p64.nc"))
+    scan = "sub02-scan01"
+    assert shipped.attrs["data_source"] == "simulated" and scan in set(shipped.scan.values)
+    with tempfile.TemporaryDirectory() as tmp:
+        atlas = uv.load_atlas("embedded", 64, data_dir=tmp)
+    cohort = simulate_cohort("teaching", seed=0, atlas=atlas, progress=False)
+    got = predict_scan(model, cohort.pairs([scan])[0])
+    want = shipped["pred"].values[shipped.scan.values == scan]
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * float(np.abs(want).max()))
