@@ -1,4 +1,5 @@
 __all__ = [
+    "RIDGE_ALPHAS",
     "CheckpointError",
     "ConsecutiveBatchSampler",
     "EEGPrediction",
@@ -7,6 +8,7 @@ __all__ = [
     "TrainResult",
     "Trainer",
     "WindowDataset",
+    "calibrate_roi_heads",
     "cleanup_distributed",
     "init_distributed",
     "latest_checkpoint",
@@ -17,16 +19,19 @@ __all__ = [
     "predict_eeg",
     "predict_scan",
     "record_training_rois",
+    "ridge_chunks",
     "run_experiment",
     "train_model",
 ]
 
+from .calibration import calibrate_roi_heads
 from .checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
 from .config import TrainConfig, TrainResult
 from .datasets import ConsecutiveBatchSampler, WindowDataset
 from .distributed import cleanup_distributed, init_distributed
 from .eeg_only import EEGPrediction, predict_eeg
 from .experiment_config import ExperimentConfig, load_experiment_config
-from .experiments import run_experiment
+from .experiment_config import RIDGE_ALPHAS
+from .experiments import ridge_chunks, run_experiment
 from .inference import predict, predict_scan, record_training_rois
 from .trainer import Trainer, lr_factor, train_model
