@@ -92,8 +92,16 @@ def test_roi_pair_plot_shows_the_chosen_rois(rng, tiny_rois):
     plot = ROIPairPlot(pred, "sub00-scan01")
     plot.update(1, "D")
     one = pred.isel(time=slice(0, 40))
-    np.testing.assert_allclose(plot.sources["true_a"].data["y"], one["true"].values[:, 1])
-    np.testing.assert_allclose(plot.sources["pred_b"].data["y"], one["pred"].values[:, 3])
+
+    def z(x):
+        x = np.asarray(x, float)
+        return (x - x.mean()) / x.std()
+
+    # Each trace is drawn z-scored (said in the title), so a small prediction is not flat.
+    np.testing.assert_allclose(plot.sources["true_a"].data["y"], z(one["true"].values[:, 1]),
+                               atol=1e-6)
+    np.testing.assert_allclose(plot.sources["pred_b"].data["y"], z(one["pred"].values[:, 3]),
+                               atol=1e-6)
     assert "B" in plot.figure.title.text and "D" in plot.figure.title.text
     assert "simulated data" in plot.figure.title.text
     with pytest.raises(ValueError, match="No ROI"):
@@ -162,3 +170,54 @@ def test_interactive_surface_inputs_are_checked(atlas64):
         surface_r_figure(no_source, atlas)
     fig = surface_r_figure(no_source, atlas, data_source="real")
     assert "real recordings" in fig.layout.title.text
+
+
+# ----------------------------------------------------------------------------------------------
+# words, connectome, model comparison
+
+
+def test_the_unassigned_network_is_named_as_in_the_api():
+    """The app wrote "None" (the short code) where the API says "No network"."""
+    from bokeh.document import Document
+
+    rois = {"roi": ["a", "b", "c", "d", "e", "f"],
+            "network": ["Visual", "Visual", "Default", "Default", "No network", "No network"]}
+    plot = FCMatrixPlot(fc_for(rois, 6), size=300)
+    Document().add_root(plot.figure)
+    labels = list(plot.figure.xaxis[0].major_label_overrides.values())
+    assert "No network" in plot.bar_source.data["short"] and "No network" in labels
+    assert "None" not in plot.bar_source.data["short"] and "None" not in labels
+    hover = next(t for t in plot.figure.tools if type(t).__name__ == "HoverTool")
+    assert "e (No network)" in hover.formatters["$y"].args["names"]
+
+
+def test_connectome_draws_the_edges_the_density_keeps(atlas64):
+    from unebolt_viz.app.components.connectome import _kept_edges, connectome_png
+    from unebolt_viz.metrics import edge_mask
+
+    fc = fc_for(atlas64, 64, seed=2)
+    shown, n_kept = _kept_edges(fc, 0.05, max_edges=10_000)
+    expected = np.triu(np.asarray(edge_mask(fc.values, 0.05), bool), 1)
+    assert n_kept == expected.sum() == np.count_nonzero(np.triu(shown, 1))
+    np.testing.assert_allclose(shown[expected], fc.values[expected])
+    strongest, _ = _kept_edges(fc, 0.05, max_edges=20)
+    kept = np.abs(strongest[np.triu(strongest != 0, 1)])
+    assert kept.size == 20 and kept.min() >= np.sort(np.abs(fc.values[expected]))[-20]
+    png = connectome_png(fc, fc, 0.05, scan="s1")
+    assert png.startswith(b"\x89PNG")
+
+
+def test_model_scatter_puts_each_roi_at_its_two_rs(atlas64):
+    from unebolt_viz.app import model_scatter_figure
+
+    rng = np.random.default_rng(4)
+    coords = {"roi": list(atlas64.roi), "network": ("roi", list(atlas64.network))}
+    r_a = xr.DataArray(rng.uniform(-0.2, 0.8, 64), dims="roi", coords=coords,
+                       attrs={"data_source": "simulated"})
+    r_b = xr.DataArray(rng.uniform(-0.2, 0.8, 64), dims="roi", coords=coords)
+    fig, summary = model_scatter_figure(r_a, r_b, "A", "B", scan="s1")
+    data = fig.renderers[-1].data_source.data
+    np.testing.assert_allclose(data["a"], r_a.values)
+    np.testing.assert_allclose(data["b"], r_b.values)
+    assert summary["a_better"] == pytest.approx(np.mean(r_a.values > r_b.values))
+    assert "simulated data" in fig.title.text and fig.yaxis[0].axis_label == "A: R"

@@ -192,8 +192,9 @@ def test_cell_click_shows_both_rois(data_dir):
     assert names[3] in app.pair_plot.figure.title.text
     assert names[10] in app.pair_plot.figure.title.text
     one = app.results.pred.isel(time=np.flatnonzero(app.results.pred.scan.values == app.scan))
+    raw = one["pred"].values[:, 10].astype(float)
     np.testing.assert_allclose(app.pair_plot.sources["pred_b"].data["y"],
-                               one["pred"].values[:, 10])
+                               (raw - raw.mean()) / raw.std(), atol=1e-6)
 
 
 def test_opening_a_file_outside_is_refused_in_the_app(data_dir):
@@ -217,6 +218,133 @@ def test_real_shared_data_shows_true_fc_only(shared_data):
     assert "REAL RECORDINGS" in app._header.object
     assert app.fc_pred_plot is None and app.results.pred is None
     assert "No predictions" in app._readout_div.text
+    # The model choice and the header say "no model", never a bare None.
+    assert list(app.param.model.names) == ["No model (true data only)"]
+    assert "no model</b>: true data only" in app._header.object
+
+
+def test_selection_is_recomputed_when_the_source_changes(data_dir, shared_data):
+    """Old code kept "Selected: L Visual 1 x L Visual 2, predicted r = ..." on the real data."""
+    app = _explorer(data_dir)
+    assert "predicted r" in app._cell_info.object
+    app.source = "real"
+    names = set(app.results.true.roi.values.astype(str))
+    text = app._cell_info.object
+    shown = [n for n in names if n in text]
+    assert len(shown) >= 1 and "L Visual" not in text, text
+    assert "predicted r" not in text and "no prediction" in text
+
+
+def _scaled(data_dir, factor):
+    """A results file whose predictions are ``factor`` times smaller than a good prediction."""
+    pred = _predictions()
+    pred["pred"] = pred["true"] * factor + 0.01 * factor * pred["pred"]
+    uv.save(pred, data_dir / "small.nc")
+    return "file:small.nc"
+
+
+def test_small_predicted_traces_are_zscored_and_the_caption_says_so(data_dir):
+    """A prediction 20 times smaller than the truth used to look flat beside r = 1."""
+    from unebolt_viz.app.components.timeseries import network_timeseries_figure
+
+    app = _explorer(data_dir, source=_scaled(data_dir, 0.05))
+    app._on_cell(3, 10)
+    true_y = np.asarray(app.pair_plot.sources["true_a"].data["y"])
+    pred_y = np.asarray(app.pair_plot.sources["pred_a"].data["y"])
+    assert pred_y.std() == pytest.approx(true_y.std(), rel=1e-3)
+    assert np.corrcoef(true_y, pred_y)[0, 1] > 0.99
+    assert "z-scored" in app.pair_plot.figure.title.text
+    column = network_timeseries_figure(app.results.pred, app.scan)
+    caption, panels = column.children[0], column.children[1:]
+    assert "z-scored" in caption.text
+    for fig in panels:
+        lines = {r.name: np.asarray(r.data_source.data["y"]) for r in fig.renderers}
+        assert lines["pred"].std() == pytest.approx(lines["true"].std(), rel=1e-3)
+        # The legend is above the panels, never drawn over a panel's data.
+        assert not fig.legend, "a legend inside a panel covers its data"
+
+
+def test_labels_say_what_they_mean(data_dir):
+    app = _explorer(data_dir, source="file:run1/predictions.nc")
+    assert app.slider.label == "Edge density (fraction of edges kept)"
+    for plot in (app.fc_true_plot, app.fc_pred_plot):
+        assert plot.colorbar.title == "Pearson r"
+        assert float(plot.colorbar.title_text_font_size.rstrip("pt")) >= 10
+    assert app.fc_diff_plot.colorbar.title.startswith("r difference")
+
+
+def test_difference_matrix_is_pred_minus_true(data_dir):
+    app = _explorer(data_dir, source="file:run1/predictions.nc")
+    fc_true, fc_pred = app.results.fc(app.scan)
+    order = app.fc_true_plot.order.values
+    expected = (fc_pred.values - fc_true.values)[np.ix_(order, order)]
+    np.testing.assert_allclose(app.fc_diff_plot.drawn_matrix, expected, atol=1e-6)
+    app.scan = app.results.scans[1]
+    fc_true, fc_pred = app.results.fc(app.scan)
+    np.testing.assert_allclose(app.fc_diff_plot.drawn_matrix,
+                               (fc_pred.values - fc_true.values)[np.ix_(order, order)], atol=1e-6)
+
+
+def test_exports_hold_what_is_shown(data_dir, tmp_path):
+    import io
+
+    import pandas as pd
+
+    app = _explorer(data_dir, source="file:run1/predictions.nc")
+    app.density = 0.1
+    assert app.export("png").startswith(b"\x89PNG")
+    assert b"<svg" in app.export("svg")[:500]
+    table = pd.read_csv(io.BytesIO(app.export("csv")), index_col=0)
+    metrics = app.results.scan_metrics(app.scan)
+    assert table.loc["toy", "Tcorr"] == pytest.approx(float(metrics["tcorr"]))
+    assert table.loc["toy", "F1@0.10"] == pytest.approx(app.last_f1)
+    assert table.loc["chance (edges kept at random)", "F1@0.10"] == pytest.approx(0.1)
+    assert set(table["data_source"]) == {"simulated"}
+    (tmp_path / "shown.nc").write_bytes(app.export("nc"))
+    shown = uv.load(tmp_path / "shown.nc")
+    assert set(shown.scan.values.astype(str)) == {app.scan}
+    one = app.results.pred.isel(time=np.flatnonzero(app.results.pred.scan.values == app.scan))
+    np.testing.assert_array_equal(shown["pred"].values, one["pred"].values)
+    assert app._downloads["nc"].filename.endswith(f"{app.scan}.nc")
+
+
+def test_noise_ceiling_beside_a_file_is_a_reference_row(data_dir):
+    pred = uv.load(data_dir / "run1" / "predictions.nc")
+    scans = list(dict.fromkeys(pred.scan.values.astype(str)))
+    ceiling = xr.DataArray(np.full((len(scans), 64), 0.6), dims=("scan", "roi"),
+                           coords={"scan": scans, "roi": pred.roi.values}, name="noise_ceiling")
+    ds = ceiling.to_dataset()
+    ds.attrs = {"data_source": "simulated", "kind": "noise_ceiling"}
+    uv.save(ds, data_dir / "run1" / "noise_ceiling.nc")
+    app = _explorer(data_dir, source="file:run1/predictions.nc")
+    table = app.metrics()
+    assert table.loc["noise ceiling (best achievable mean ROI r)", "Tcorr"] == pytest.approx(0.6)
+
+
+def test_embedded_models_are_compared_and_referenced(data_dir):
+    from unebolt_viz.app.components.views import compare_view, other_models
+
+    app = _explorer(data_dir)
+    others = other_models(app)
+    assert others and app.results.model not in others
+    table = app.metrics()
+    for name, res in others.items():
+        assert table.loc[name, "role"] == "reference"
+        assert table.loc[name, "Tcorr"] == pytest.approx(
+            float(res.scan_metrics(app.scan)["tcorr"]))
+    view = compare_view(app)
+    fig = view[1][0].object
+    data = fig.renderers[-1].data_source.data
+    other = next(iter(others.values()))
+    np.testing.assert_allclose(data["a"], app.results.metrics["temporal_r"].sel(scan=app.scan))
+    np.testing.assert_allclose(data["b"], other.metrics["temporal_r"].sel(scan=app.scan))
+
+
+def test_a_closed_session_releases_its_figures(data_dir):
+    app = _explorer(data_dir, source="file:run1/predictions.nc")
+    app.release()
+    assert app.results is None and app.fc_true_plot is None
+    assert app._fc_true_pane.object is None
 
 
 # ------------------------------------------------------------------------------ panel serve

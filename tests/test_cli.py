@@ -132,6 +132,39 @@ def test_simulate_train_predict_evaluate_from_files(tmp_path, capsys):
     assert pred.attrs["data_source"] == "simulated"
     assert main(["evaluate", str(tmp_path / "pred.nc")]) == 0
     assert "Mean(std)" in capsys.readouterr().out
+    _opens_in_every_tab(tmp_path / "pred.nc", tmp_path / "appdata")
+
+
+def _opens_in_every_tab(path, app_dir):
+    """A results file of ``train`` + ``predict`` records its atlas and shows every app tab."""
+    import shutil
+
+    from bokeh.document import Document
+
+    from unebolt_viz.app import FCExplorer
+    from unebolt_viz.app.explorer import TAB_NAMES
+    from unebolt_viz.atlases import load_atlas
+    from unebolt_viz.data import load
+    from unebolt_viz.data.identity import roi_fingerprint
+
+    pred = load(path)
+    atlas = load_atlas("embedded", pred.sizes["roi"])
+    # The data folder said only "atlas-embedded64_rois.tsv": the file now records the atlas.
+    assert pred.attrs["atlas"] == "embedded" and int(pred.attrs["n_rois"]) == atlas.n_rois
+    assert pred.attrs["roi_fingerprint"] == roi_fingerprint(list(atlas.roi))
+    app_dir.mkdir()
+    shutil.copy(path, app_dir / "pred.nc")
+    app = FCExplorer(data_dir=app_dir, source="file:pred.nc")
+    app.__panel__().get_root(Document())
+    assert app.results.model is not None and app.fc_pred_plot is not None
+    for k, name in enumerate(TAB_NAMES):
+        app._tabs.active = k
+        if name in app._tab_panes:
+            assert app._tab_panes[name].objects, name
+    app._tabs.active = TAB_NAMES.index("Surface R")
+    (surface,) = app._tab_panes["Surface R"].objects
+    assert "surface-map" in surface.css_classes, getattr(surface, "object", surface)
+    assert surface.object.startswith(b"\x89PNG")
 
 
 # --- input errors: exit status 2, one line on stderr, nothing written ------------------------

@@ -5,12 +5,16 @@ __all__ = [
     "FCMatrixPlot",
     "ROIPairPlot",
     "cached_results",
+    "connectome_png",
     "density_curve_figure",
+    "model_scatter_figure",
     "network_timeseries_figure",
     "surface_r_figure",
 ]
 
 from . import sources
+from .components.compare import model_scatter_figure
+from .components.connectome import connectome_png
 from .components.curves import density_curve_figure
 from .components.fc_matrix import FCMatrixPlot
 from .components.surface import surface_r_figure

@@ -1,9 +1,10 @@
 """The FC explorer: a Panel ``Viewer`` composing the figures of :mod:`unebolt_viz.app.components`.
 
-Serve it with ``panel serve apps/fc_explorer.py``. Data shared by all sessions (loaded
-predictions, their metrics, per-scan FC matrices, atlases) is cached with ``pn.cache``; each
-session only owns its Bokeh models, which are updated in place when a widget moves. The
-surface map is a server-rendered image (cached too), so the page loads no 3-D library.
+Serve it with ``panel serve apps/fc_explorer.py`` (no ``--num-threads``: the Bokeh models are
+updated in place, on the server's thread). Data shared by all sessions (loaded predictions, their
+metrics, per-scan FC matrices, edge masks, server-rendered images) is cached once per process
+(:mod:`unebolt_viz.app.components.shared`); each session only owns its Bokeh models, which are
+updated in place when a widget moves, and releases them when its browser tab closes.
 """
 
 from __future__ import annotations
@@ -12,74 +13,49 @@ import html
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import panel as pn
 import param
 
-from ..viz import PROVENANCE_LABELS, plot_surface_r
 from .components.curves import density_curve_figure
-from .components.fc_matrix import FCMatrixPlot
-from .components.timeseries import ROIPairPlot, network_timeseries_figure
-from .sources import (
-    OutsideDataDirError,
-    Results,
-    app_data_dir,
-    available_sources,
-    embedded_catalog,
-    load_results,
-    resolve_inside,
+from .components.export import (
+    difference_fc,
+    export_name,
+    figure_bytes,
+    predictions_netcdf_bytes,
+    table_csv_bytes,
 )
+from .components.fc_matrix import FCMatrixPlot
+from .components.labels import DIFF_COLORBAR_TITLE, ZSCORE_NOTE
+from .components.readouts import (
+    BANNER_COLORS,
+    f1_at,
+    header_html,
+    metrics_table,
+    model_label,
+    readout_html,
+    selection_html,
+)
+from .components.shared import cached_results, offered_sources, release_on_close, results_for
+from .components.timeseries import ROIPairPlot
+from .components.views import (
+    compare_view,
+    connectome_view,
+    network_view,
+    other_models,
+    surface_view,
+)
+from .sources import OutsideDataDirError, app_data_dir, embedded_catalog, resolve_inside
 
 __all__ = ["FCExplorer", "cached_results", "BANNER_COLORS"]
 
-#: Banner colour of each provenance (the header always says which data is shown).
-BANNER_COLORS = {"simulated": "#fff3cd", "semi-synthetic": "#efe3fb", "real": "#d8f0dc"}
-
-
-@pn.cache(max_items=16, policy="LRU")
-def cached_results(key: str, n_rois: int, model: str | None, data_dir: str) -> Results:
-    """:func:`~unebolt_viz.app.sources.load_results`, shared by every session of the server."""
-    return load_results(key, n_rois=n_rois, model=model, data_dir=data_dir)
-
-
-@pn.cache(max_items=64, policy="LRU")
-def surface_png(key: str, n_rois: int, model: str | None, data_dir: str,
-                scan: str | None) -> bytes:
-    """The per-ROI R map of one scan (or the mean over scans) as a PNG, shared by sessions.
-
-    A static image (the matplotlib figure of :func:`unebolt_viz.viz.plot_surface_r`) keeps the
-    page light: no 3-D library and no mesh are sent to the browser.
-    """
-    import io
-
-    import matplotlib.pyplot as plt
-
-    embedded = key == "embedded"
-    res = cached_results(key, n_rois if embedded else 0, model if embedded else None, data_dir)
-    r = res.metrics["temporal_r"]
-    if scan is not None:
-        values, label = r.sel(scan=scan), f"temporal R, {scan}"
-    else:
-        values, label = r.mean("scan"), f"temporal R, mean of {r.sizes['scan']} scans"
-    values = values.drop_vars([c for c in ("roi_network", "subject", "scan")
-                               if c in values.coords])
-    fig = plot_surface_r(values, res.atlas, label=label, data_source=res.data_source,
-                         vmax=1.0, n_vertices=8000,
-                         title=f"Temporal R of {res.model} on the cortex")
-    buffer = io.BytesIO()
-    try:
-        fig.savefig(buffer, format="png", dpi=110)
-    finally:
-        plt.close(fig)
-    return buffer.getvalue()
-
-
-def _fmt(value: Any, digits: int = 3) -> str:
-    return "n/a" if value is None else f"{float(value):.{digits}f}"
+TAB_NAMES = ("FC", "Connectome", "Surface R", "Network time series", "Compare models")
+_SIDEBAR = 330
+_MATRIX = 280
+_WIDGET = 300
 
 
 class FCExplorer(pn.viewable.Viewer):
-    """True vs predicted functional connectivity, explored across sparsity, scans and models.
+    """True vs predicted functional connectivity, explored across density, scans and models.
 
     Parameters
     ----------
@@ -92,7 +68,7 @@ class FCExplorer(pn.viewable.Viewer):
 
     source = param.Selector(check_on_set=True, doc="Which data to show.")
     # Levels, models and scans depend on the source; values the source lacks fall back to its
-    # first choice when loading (the source itself is always checked: it decides what is read).
+    # first choice when loading, and the header says so (the source itself is always checked).
     n_rois = param.Selector(default=64, objects=[64, 128, 256], check_on_set=False,
                             doc="Parcellation level (ROIs).")
     model = param.Selector(default=None, objects=[None], check_on_set=False,
@@ -101,95 +77,122 @@ class FCExplorer(pn.viewable.Viewer):
     density = param.Number(default=0.25, bounds=(0.05, 1.0), step=0.05,
                            doc="Fraction of edges kept (top |r|) in both matrices.")
     surface_scope = param.Selector(default="this scan", objects=["this scan", "mean over scans"])
+    compare_with = param.String(default="", doc="The other model of the comparison tab.")
 
     def __init__(self, data_dir: str | Path | None = None, **params: Any) -> None:
-        self._data_dir = str(Path(data_dir).resolve() if data_dir is not None else app_data_dir())
-        sources = available_sources(self._data_dir)
+        self.data_dir = str(Path(data_dir).resolve() if data_dir is not None else app_data_dir())
+        sources = dict(offered_sources(self.data_dir))
         if not sources:
             raise RuntimeError(
                 "No data to show: the embedded predictions are missing from this install "
                 "(unebolt_viz/resources/embedded) and no results file is in "
-                f"{self._data_dir}."
-            )
+                f"{self.data_dir}.")
         source = params.pop("source", next(iter(sources.values())))
         self._updating = False
-        self.results: Results | None = None
-        self.fc_true_plot: FCMatrixPlot | None = None
-        self.fc_pred_plot: FCMatrixPlot | None = None
+        self.results = None
+        self.fc_true_plot = self.fc_pred_plot = self.fc_diff_plot = None
         self.pair_plot: ROIPairPlot | None = None
         self._curve_marker = None
         self.last_f1: float | None = None
-
-        self._header = pn.pane.HTML(sizing_mode="stretch_width", margin=(0, 5))
-        self._alert = pn.pane.Alert("", alert_type="danger", visible=False)
-        from bokeh.models import Div
-
-        self._readout_div = Div(width=300, css_classes=["fc-readout"])
-        self._readout = pn.pane.Bokeh(self._readout_div)
-        self._cell_info = pn.pane.HTML(width=300)
-        self._fc_true_pane = pn.pane.Bokeh(css_classes=["fc-true"])
-        self._fc_pred_pane = pn.pane.Bokeh(css_classes=["fc-pred"])
-        self._pred_missing = pn.pane.Markdown(width=460)
-        self._pred_slot = pn.Column(self._fc_pred_pane)
-        self._curve_pane = pn.pane.Bokeh()
-        self._pair_pane = pn.pane.Bokeh(css_classes=["roi-pair"])
-        self._surface_pane = pn.Column(sizing_mode="stretch_width")
-        self._network_pane = pn.Column()
+        self.model_note = ""
+        self._build_panes()
         super().__init__(**params)
         # The sources offered are this session's (set on its own copy of the parameter); the
         # parameter refuses any other value, whoever sets it (widget, link, code).
-        self.param.source.objects = dict(sources)
+        self.param.source.objects = sources
         if source not in self.param.source.objects.values():
             raise ValueError(f"source={source!r} is not offered; choose one of "
                              f"{list(sources.values())}.")
         with param.parameterized.discard_events(self):
             self.source = source
-
-        self._file_input = pn.widgets.TextInput(
-            label="Open a results file (path inside the data directory)",
-            placeholder="run1/predictions.nc", width=280)
-        self._file_button = pn.widgets.Button(label="Open", width=80)
-        self._file_button.on_click(self._open_file)
-        self.slider = pn.widgets.FloatSlider.from_param(
-            self.param.density, label="Edge density (sparsity)", width=280,
-            css_classes=["density-slider"])
-        self._tabs = pn.Tabs(
-            ("FC", pn.Column(
-                pn.Row(self._fc_true_pane, self._pred_slot),
-                self._pair_pane)),
-            ("Surface R", pn.Column(
-                pn.widgets.RadioButtonGroup.from_param(self.param.surface_scope),
-                self._surface_pane)),
-            ("Network time series", self._network_pane),
-            dynamic=True,
-        )
-        self._tabs.param.watch(self._on_tab, "active")
+        self._build_widgets()
         self._load()
+        release_on_close(self)
 
     # ------------------------------------------------------------------ layout
 
-    def __panel__(self):
+    def _build_panes(self) -> None:
+        from bokeh.models import Div
+
+        self._header = pn.pane.HTML(sizing_mode="stretch_width", margin=(0, 5))
+        self._alert = pn.pane.Alert("", alert_type="danger", visible=False)
+        self._readout_div = Div(width=_WIDGET, css_classes=["fc-readout"])
+        self._readout = pn.pane.Bokeh(self._readout_div)
+        self._cell_info = pn.pane.HTML(width=_WIDGET, css_classes=["cell-info"])
+        # The matrices share the page width (each figure scales, keeping its aspect).
+        size = {"sizing_mode": "stretch_width", "min_width": 280}
+        self._fc_true_pane = pn.pane.Bokeh(css_classes=["fc-true"], **size)
+        self._fc_pred_pane = pn.pane.Bokeh(css_classes=["fc-pred"], **size)
+        self._fc_diff_pane = pn.pane.Bokeh(css_classes=["fc-diff"], **size)
+        self._pred_missing = pn.pane.Markdown(width=430)
+        self._matrices = pn.Row(self._fc_true_pane, sizing_mode="stretch_width")
+        self._curve_pane = pn.pane.Bokeh()
+        self._pair_pane = pn.pane.Bokeh(css_classes=["roi-pair"], sizing_mode="stretch_width")
+        self._metrics_pane = pn.pane.DataFrame(css_classes=["metrics-table"],
+                                               sizing_mode="stretch_width")
+        self._tab_panes = {name: pn.Column(sizing_mode="stretch_width") for name in TAB_NAMES[1:]}
+
+    def _build_widgets(self) -> None:
+        self._file_input = pn.widgets.TextInput(
+            label="Open a results file (path inside the data directory)",
+            placeholder="run1/predictions.nc", width=_WIDGET, css_classes=["file-input"])
+        self._file_button = pn.widgets.Button(label="Open", width=_WIDGET,
+                                              css_classes=["open-button"])
+        self._file_button.on_click(self._open_file)
+        self.slider = pn.widgets.FloatSlider.from_param(
+            self.param.density, label="Edge density (fraction of edges kept)", width=_WIDGET,
+            css_classes=["density-slider"])
+        self._downloads = {
+            kind: pn.widgets.FileDownload(callback=self._export_callback(kind), filename="x",
+                                          label=label, width=_WIDGET // 2 - 10,
+                                          css_classes=[f"export-{kind}"])
+            for kind, label in (("png", "Figure (PNG)"), ("svg", "Figure (SVG)"),
+                                ("csv", "Metrics (CSV)"), ("nc", "Predictions (netCDF)"))}
+        fc_tab = pn.Column(self._matrices, self._pair_pane,
+                           pn.pane.Markdown(f"*{ZSCORE_NOTE}*", sizing_mode="stretch_width"),
+                           pn.pane.Markdown("**Metrics of this scan, with reference rows**"),
+                           self._metrics_pane, sizing_mode="stretch_width")
+        surface = pn.Column(pn.widgets.RadioButtonGroup.from_param(self.param.surface_scope),
+                            self._tab_panes["Surface R"], sizing_mode="stretch_width")
+        contents = {"FC": fc_tab, "Surface R": surface}
+        self._tabs = pn.Tabs(*[(name, contents.get(name, self._tab_panes.get(name)))
+                               for name in TAB_NAMES], dynamic=True,
+                             sizing_mode="stretch_width")
+        self._tabs.param.watch(self._refresh_tab, "active")
+
+    def __panel__(self) -> Any:
+        downloads = list(self._downloads.values())
         controls = pn.Column(
-            pn.widgets.Select.from_param(self.param.source, label="Data", width=280),
+            pn.widgets.Select.from_param(self.param.source, label="Data", width=_WIDGET),
             pn.widgets.Select.from_param(self.param.n_rois, label="Parcellation (ROIs)",
-                                         width=280),
-            pn.widgets.Select.from_param(self.param.model, label="Model", width=280),
-            pn.widgets.Select.from_param(self.param.scan, label="Scan", width=280),
-            self.slider,
-            self._readout,
-            self._curve_pane,
-            self._cell_info,
-            pn.Row(self._file_input, self._file_button),
-            width=320,
-        )
+                                         width=_WIDGET),
+            pn.widgets.Select.from_param(self.param.model, label="Model", width=_WIDGET),
+            pn.widgets.Select.from_param(self.param.scan, label="Scan", width=_WIDGET),
+            self.slider, self._readout, self._curve_pane, self._cell_info,
+            self._file_input, self._file_button,
+            pn.pane.Markdown("**Take it away**", margin=(10, 10, 0, 10)),
+            pn.Row(*downloads[:2]), pn.Row(*downloads[2:]),
+            width=_SIDEBAR, css_classes=["fc-controls"])
         if pn.state.location is not None:
             # Links can name what to show, e.g. ?source=file:run1.nc&n_rois=256&density=0.5;
             # values the app does not offer are rejected by the parameters themselves.
             pn.state.location.sync(self, {"source": "source", "n_rois": "n_rois",
                                           "model": "model", "scan": "scan",
                                           "density": "density"})
-        return pn.Column(self._header, self._alert, pn.Row(controls, self._tabs),
+        return pn.Column(self._header, self._alert,
+                         pn.Row(controls, self._tabs, sizing_mode="stretch_width"),
                          sizing_mode="stretch_width")
+
+    def release(self) -> None:
+        """Drop this session's figures and data references (its browser tab closed)."""
+        self.results = None
+        self.fc_true_plot = self.fc_pred_plot = self.fc_diff_plot = self.pair_plot = None
+        self._curve_marker = None
+        for pane in (self._fc_true_pane, self._fc_pred_pane, self._fc_diff_pane,
+                     self._pair_pane, self._curve_pane):
+            pane.object = None
+        for column in self._tab_panes.values():
+            column.objects = []
 
     # ------------------------------------------------------------------ loading
 
@@ -200,13 +203,13 @@ class FCExplorer(pn.viewable.Viewer):
     def _open_file(self, event: Any = None) -> None:
         name = self._file_input.value.strip()
         try:
-            path = resolve_inside(name, self._data_dir)
+            path = resolve_inside(name, self.data_dir)
         except (OutsideDataDirError, FileNotFoundError) as err:
             self._error(html.escape(str(err)))
             return
-        key = f"file:{path.relative_to(self._data_dir)}"
+        key = f"file:{path.relative_to(self.data_dir)}"
         names = dict(self.param.source.names or {})
-        names.setdefault(f"Results file: {path.relative_to(self._data_dir)}", key)
+        names.setdefault(f"Results file: {path.relative_to(self.data_dir)}", key)
         self.param.source.objects = names
         self.source = key
 
@@ -220,25 +223,34 @@ class FCExplorer(pn.viewable.Viewer):
                 levels, models = self._choices()
                 n_rois = self.n_rois if self.n_rois in levels else levels[0]
                 model = self.model if self.model in models else models[0]
-                embedded = self.source == "embedded"
-                results = cached_results(self.source, n_rois if embedded else 0,
-                                         model if embedded else None, self._data_dir)
+                results = results_for(self.source, n_rois, model, self.data_dir)
             except Exception as err:  # show the problem, keep the app alive
                 self._error(f"Could not load {html.escape(str(self.source))}: "
                             f"{html.escape(str(err))}")
                 return
             self._alert.visible = False
+            self.model_note = self._fallback_note(n_rois, model)
             self.results = results
             scans = results.scans
             self.param.n_rois.objects = {str(n): n for n in levels}
-            self.param.model.objects = {
-                "none (true data only)" if m is None else str(m): m for m in models}
+            self.param.model.objects = {model_label(m): m for m in models}
             self.param.scan.objects = scans
             self.param.update(n_rois=n_rois, model=model,
                               scan=self.scan if self.scan in scans else scans[0])
             self._build_plots()
         finally:
             self._updating = False
+
+    def _fallback_note(self, n_rois: int, model: str | None) -> str:
+        """Say so when the model asked for is not the one shown (never fall back silently)."""
+        asked = self.model
+        if self.source != "embedded" or asked is None or asked == model:
+            return ""
+        known = {m for level in embedded_catalog().values() for m in level}
+        if asked not in known:
+            return ""
+        return (f"{asked} has no predictions at {n_rois} ROIs in this source, so {model} is "
+                "shown instead.")
 
     def _choices(self) -> tuple[list[int], list[str | None]]:
         """Parcellation levels and models offered by the current source."""
@@ -248,27 +260,34 @@ class FCExplorer(pn.viewable.Viewer):
             level = self.n_rois if self.n_rois in catalog else levels[0]
             return levels, list(catalog[level])
         # A real or results-file source holds one level and one model: read them from it.
-        results = cached_results(self.source, 0, None, self._data_dir)
+        results = results_for(self.source, 0, None, self.data_dir)
         return [results.n_rois], [results.model]
 
     def _build_plots(self) -> None:
         """New figures for a new ROI set (data source, level or model)."""
-        res = self.results
-        fc_true, fc_pred = res.fc(self.scan)
-        self.fc_true_plot = FCMatrixPlot(fc_true, title=f"True FC, {self.scan}", size=400)
+        fc_true, fc_pred = self.results.fc(self.scan)
+        self.fc_true_plot = FCMatrixPlot(fc_true, title=f"True FC, {self.scan}", size=_MATRIX)
         self.fc_true_plot.on_cell_click(self._on_cell)
+        self.fc_true_plot.figure.sizing_mode = "scale_width"
         self._fc_true_pane.object = self.fc_true_plot.figure
         if fc_pred is not None:
             self.fc_pred_plot = FCMatrixPlot(fc_pred, title=f"Predicted FC, {self.scan}",
-                                             size=400, share_ranges_with=self.fc_true_plot)
-            self.fc_pred_plot.on_cell_click(self._on_cell)
-            self._fc_pred_pane.object = self.fc_pred_plot.figure
-            self._pred_slot.objects = [self._fc_pred_pane]
+                                             size=_MATRIX, share_ranges_with=self.fc_true_plot)
+            self.fc_diff_plot = FCMatrixPlot(
+                difference_fc(fc_true, fc_pred), title=f"Pred - true, {self.scan}",
+                size=_MATRIX, share_ranges_with=self.fc_true_plot,
+                colorbar_title=DIFF_COLORBAR_TITLE)
+            for plot, pane in ((self.fc_pred_plot, self._fc_pred_pane),
+                               (self.fc_diff_plot, self._fc_diff_pane)):
+                plot.on_cell_click(self._on_cell)
+                plot.figure.sizing_mode = "scale_width"
+                pane.object = plot.figure
+            self._matrices.objects = [self._fc_true_pane, self._fc_pred_pane, self._fc_diff_pane]
         else:
-            self.fc_pred_plot = None
-            self._pred_slot.objects = [self._pred_missing]
+            self.fc_pred_plot = self.fc_diff_plot = None
             self._pred_missing.object = (
-                "### No predicted FC\n" + html.escape(res.description))
+                "### No predicted FC\n" + html.escape(self.results.description))
+            self._matrices.objects = [self._fc_true_pane, self._pred_missing]
         self._show_scan(rebuild=False)
 
     # ------------------------------------------------------------------ updates
@@ -285,13 +304,14 @@ class FCExplorer(pn.viewable.Viewer):
             self.fc_true_plot.update(fc_true, title=f"True FC, {self.scan}")
             if self.fc_pred_plot is not None:
                 self.fc_pred_plot.update(fc_pred, title=f"Predicted FC, {self.scan}")
-        self._header.object = self._header_html()
+                self.fc_diff_plot.update(difference_fc(fc_true, fc_pred),
+                                         title=f"Pred - true, {self.scan}")
+        self._header.object = header_html(res, self.model_note)
+        first = self.fc_true_plot.order.values[:2]
         if res.pred is not None:
             self.pair_plot = ROIPairPlot(res.pred, self.scan, width=830)
-            first = self.fc_true_plot.order.values[:2]
             self.pair_plot.update(int(first[0]), int(first[1]))
             self._pair_pane.object = self.pair_plot.figure
-            self._select_cell(int(first[0]), int(first[1]))
             f1 = res.scan_metrics(self.scan)["f1"]
             fig, self._curve_marker = density_curve_figure(f1, data_source=res.data_source)
             self._curve_pane.object = fig
@@ -300,6 +320,11 @@ class FCExplorer(pn.viewable.Viewer):
             self._pair_pane.object = None
             self._curve_pane.object = None
             self._curve_marker = None
+        # The selection always describes the data shown (never a previous source's cells).
+        self._select_cell(int(first[0]), int(first[1]))
+        for kind, button in self._downloads.items():
+            button.filename = export_name(res, self.scan, kind)
+            button.disabled = kind == "nc" and res.pred is None
         self._apply_density()
         self._refresh_tab()
 
@@ -313,104 +338,60 @@ class FCExplorer(pn.viewable.Viewer):
         self.fc_true_plot.update(mask=mask_true)
         if self.fc_pred_plot is not None:
             self.fc_pred_plot.update(mask=mask_pred)
+        self.last_f1 = f1_at(self.results, self.scan, density)
         # A plain Bokeh Div: setting its text is much cheaper than re-rendering a Panel pane.
-        self._readout_div.text = self._readout_html(density)
+        self._readout_div.text = readout_html(self.results, self.scan, density, self.last_f1)
         if self._curve_marker is not None and self.last_f1 is not None:
             self._curve_marker.data = {"x": [density], "y": [self.last_f1]}
+        table = self.metrics().round(3)
+        self._metrics_pane.object = table.astype(object).where(table.notna(), "")
+        if self._tabs.active == TAB_NAMES.index("Connectome"):
+            self._refresh_tab()
 
-    def _f1_at(self, density: float) -> float | None:
-        metrics = self.results.scan_metrics(self.scan)
-        if metrics is None:
-            return None
-        grid = np.asarray(metrics.density.values, dtype=float)
-        k = int(np.argmin(np.abs(grid - density)))
-        if abs(grid[k] - density) < 1e-9:
-            return float(metrics["f1"].values[k])
-        from ..metrics import f1_at_density
-
-        fc_true, fc_pred = self.results.fc(self.scan)
-        return f1_at_density(fc_true, fc_pred, density)
-
-    def _readout_html(self, density: float) -> str:
-        res = self.results
-        metrics = res.scan_metrics(self.scan)
-        self.last_f1 = self._f1_at(density)
-        if metrics is None:
-            return ("<div class='readout'><b>No predictions</b>: true FC only.<br>"
-                    f"Density {density:.2f}</div>")
-        return (
-            "<div class='readout' style='font-size:15px;line-height:1.6'>"
-            f"<span class='f1-value'>F1 @ {density:.2f}: <b>{_fmt(self.last_f1)}</b></span><br>"
-            f"<span class='pixcorr-value'>Pixcorr: <b>{_fmt(metrics['pixcorr'].values)}</b>"
-            "</span><br>"
-            f"<span class='connmse-value'>ConnMSE: <b>{_fmt(metrics['conn_mse'].values)}</b>"
-            "</span><br>"
-            f"<span style='color:#666;font-size:12px'>Tcorr (mean ROI R): "
-            f"{_fmt(metrics['tcorr'].values)}</span></div>"
-        )
-
-    def _header_html(self) -> str:
-        res = self.results
-        words = PROVENANCE_LABELS[res.data_source]
-        model = f" &middot; model: <b>{html.escape(res.model)}</b>" if res.model else ""
-        return (
-            f"<div class='provenance provenance-{res.data_source}' style='background:"
-            f"{BANNER_COLORS[res.data_source]};padding:8px 14px;border-radius:6px;'>"
-            f"<span style='font-size:18px'><b>UnEBOLT FC explorer</b></span> &mdash; showing "
-            f"<b class='data-source'>{html.escape(words.upper())}</b>: "
-            f"{html.escape(res.label)} ({res.n_rois} ROIs){model}<br>"
-            f"<span style='font-size:12px'>{html.escape(res.description)}</span></div>"
-        )
+    def metrics(self) -> Any:
+        """The metrics table shown (model shown, reference rows) at the current density."""
+        return metrics_table(self.results, self.scan, float(self.density), other_models(self))
 
     def _select_cell(self, roi_a: int, roi_b: int) -> None:
-        for plot in (self.fc_true_plot, self.fc_pred_plot):
+        for plot in (self.fc_true_plot, self.fc_pred_plot, self.fc_diff_plot):
             if plot is not None:
                 plot.select(roi_a, roi_b)
-        fc_true, fc_pred = self.results.fc(self.scan)
-        names = fc_true.roi.values.astype(str)
-        text = (f"<b>Selected</b>: {html.escape(names[roi_a])} &times; "
-                f"{html.escape(names[roi_b])}<br>true r = {fc_true.values[roi_a, roi_b]:.2f}")
-        if fc_pred is not None:
-            text += f", predicted r = {fc_pred.values[roi_a, roi_b]:.2f}"
-        self._cell_info.object = text
+        self._cell_info.object = selection_html(self.results, self.scan, roi_a, roi_b)
 
     def _on_cell(self, roi_a: int, roi_b: int) -> None:
         if self.pair_plot is not None:
             self.pair_plot.update(roi_a, roi_b)
         self._select_cell(roi_a, roi_b)
 
+    # ------------------------------------------------------------------ export
+
+    def _export_callback(self, kind: str) -> Any:
+        def make() -> Any:
+            import io
+
+            res, scan = self.results, self.scan
+            if kind in ("png", "svg"):
+                data = figure_bytes(res, scan, float(self.density), kind)
+            elif kind == "csv":
+                data = table_csv_bytes(self.metrics())
+            else:
+                data = predictions_netcdf_bytes(res, scan)
+            return io.BytesIO(data)
+        return make
+
+    def export(self, kind: str) -> bytes:
+        """The bytes a download button gives: ``"png"``, ``"svg"``, ``"csv"`` or ``"nc"``."""
+        return self._export_callback(kind)().getvalue()
+
     # ------------------------------------------------------------------ lazy tabs
 
-    def _on_tab(self, event: Any = None) -> None:
-        self._refresh_tab()
-
-    @param.depends("surface_scope", watch=True)
-    def _refresh_tab(self) -> None:
-        """Draw the surface and network tabs only when shown (they are heavier)."""
-        if self.results is None:
+    @param.depends("surface_scope", "compare_with", watch=True)
+    def _refresh_tab(self, event: Any = None) -> None:
+        """Draw the heavier tabs only when shown."""
+        if self.results is None or not hasattr(self, "_tabs"):
             return
-        active = self._tabs.active if hasattr(self, "_tabs") else 0
-        if active == 1:
-            self._surface_pane.objects = [self._surface_view()]
-        elif active == 2:
-            self._network_pane.objects = [self._network_view()]
-
-    def _surface_view(self):
-        res = self.results
-        if res.metrics is None:
-            return pn.pane.Markdown("No predictions, so no per-ROI R to map.")
-        if res.atlas is None:
-            return pn.pane.Markdown(html.escape(res.atlas_note))
-        scan = self.scan if self.surface_scope == "this scan" else None
-        png = surface_png(self.source, res.n_rois, res.model, self._data_dir, scan)
-        return pn.pane.PNG(png, width=860, css_classes=["surface-map"])
-
-    def _network_view(self):
-        res = self.results
-        if res.pred is None:
-            return pn.pane.Markdown("No predictions: network time series need true and "
-                                    "predicted signals.")
-        fig = network_timeseries_figure(res.pred, self.scan,
-                                        network_r=res.metrics["network_r"], width=880)
-        return pn.pane.Bokeh(fig)
-
+        name = TAB_NAMES[self._tabs.active]
+        views = {"Surface R": surface_view, "Network time series": network_view,
+                 "Connectome": connectome_view, "Compare models": compare_view}
+        if name in views:
+            self._tab_panes[name].objects = [views[name](self)]

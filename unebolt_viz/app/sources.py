@@ -43,6 +43,7 @@ __all__ = [
     "embedded_catalog",
     "available_sources",
     "load_results",
+    "file_atlas_name",
     "OutsideDataDirError",
 ]
 
@@ -176,6 +177,9 @@ class Results:
         ``"embedded"`` or ``"difumo"``: the atlas of the ROIs (see :attr:`atlas`).
     description : str
         What the data is, in words (shown in the app's header).
+    noise_ceiling : xarray.DataArray or None
+        Best achievable r of each ROI ``(scan, roi)`` when the source provides it (a
+        ``noise_ceiling.nc`` beside a results file, written by simulated experiments).
     """
 
     key: str
@@ -187,6 +191,7 @@ class Results:
     metrics: xr.Dataset | None
     atlas_name: str | None
     description: str = ""
+    noise_ceiling: xr.DataArray | None = None
     _memo: dict = field(default_factory=dict, repr=False)
     _lock: Any = field(default_factory=threading.Lock, repr=False)
 
@@ -263,17 +268,54 @@ class Results:
 
 
 def _load_atlas(name: str | None, n_rois: int, rois: Sequence[str]) -> tuple[Any, str]:
-    from ..atlases import load_atlas
+    """The atlas of ``rois``: the one recorded, else the embedded one when the ROIs are its own.
 
-    if not name:
-        return None, "No atlas is recorded with these data (attribute 'atlas')."
+    Files written before the atlas was recorded (or from folders that did not say it) are
+    recognised by their ROI names, so they still open in the surface tab.
+    """
+    from ..atlases import ATLAS_SIZES, load_atlas
+
+    names = set(map(str, rois))
+    if name:
+        try:
+            atlas = load_atlas(name, n_rois)
+        except Exception as err:  # offline without the DiFuMo maps, for instance
+            return None, f"The {name} atlas surface is not available here ({err})."
+        if set(atlas.roi) != names:
+            return None, f"The ROIs of these data do not match the {name} atlas."
+        return atlas, ""
+    if n_rois in ATLAS_SIZES:
+        atlas = load_atlas("embedded", n_rois)
+        if set(atlas.roi) == names:
+            return atlas, ""
+    return None, ("No atlas is recorded with these data (attribute 'atlas') and their ROIs are "
+                  f"not those of the embedded {n_rois}-ROI atlas, so they cannot be placed on "
+                  "the cortex. Save predictions of scans whose BOLD names its atlas (e.g. "
+                  "unebolt-viz predict records it).")
+
+
+def file_atlas_name(attrs: dict) -> str | None:
+    """The atlas family recorded in a file's attributes (``"embedded64"`` -> ``"embedded"``)."""
+    from ..data.identity import UNKNOWN_ATLAS
+
+    name = str(attrs.get("atlas", "")).strip().rstrip("0123456789")
+    return None if name in ("", UNKNOWN_ATLAS) else name
+
+
+def _noise_ceiling_beside(path: Path, root: Path, pred: xr.Dataset) -> xr.DataArray | None:
+    """``noise_ceiling.nc`` beside a results file (inside the data directory), if it fits."""
+    from ..data.netcdf import load
+
     try:
-        atlas = load_atlas(name, n_rois)
-    except Exception as err:  # offline without the DiFuMo maps, for instance
-        return None, f"The {name} atlas surface is not available here ({err})."
-    if set(atlas.roi) != set(map(str, rois)):
-        return None, f"The ROIs of these data do not match the {name} atlas."
-    return atlas, ""
+        beside = resolve_inside(path.parent / "noise_ceiling.nc", root)
+        ceiling = load(beside)["noise_ceiling"]
+    except (OutsideDataDirError, FileNotFoundError, KeyError, TypeError):
+        return None
+    scans = set(map(str, pred.scan.values))
+    if set(map(str, ceiling.roi.values)) != set(map(str, pred.roi.values)) or \
+            not scans & set(map(str, ceiling.scan.values)):
+        return None
+    return ceiling
 
 
 def _evaluate(pred: xr.Dataset) -> xr.Dataset:
@@ -283,14 +325,15 @@ def _evaluate(pred: xr.Dataset) -> xr.Dataset:
 
 
 def _from_predictions(key: str, label: str, pred: xr.Dataset, atlas_name: str | None,
-                      description: str) -> Results:
+                      description: str, noise_ceiling: xr.DataArray | None = None) -> Results:
     validate_predictions(pred)
     true = pred["true"].copy()
     true.attrs = {"kind": "roi_timeseries", "tr": pred.attrs["tr"],
                   "data_source": pred.attrs["data_source"]}
     return Results(key=key, label=label, data_source=str(pred.attrs["data_source"]),
                    model=str(pred.attrs.get("model", "unknown")), true=true, pred=pred,
-                   metrics=_evaluate(pred), atlas_name=atlas_name, description=description)
+                   metrics=_evaluate(pred), atlas_name=atlas_name, description=description,
+                   noise_ceiling=noise_ceiling)
 
 
 def _concat(series: Sequence[xr.DataArray]) -> xr.DataArray:
@@ -329,7 +372,7 @@ def load_results(key: str, n_rois: int = 64, model: str | None = None,
         model = model if model in models else next(iter(models))
         pred = load(models[model])
         return _from_predictions(
-            key, "Embedded simulated cohort", pred, "embedded",
+            key, "Embedded simulated cohort", pred, file_atlas_name(pred.attrs) or "embedded",
             f"Test scans of the embedded simulated cohort, predicted by {model} "
             f"({n_rois} ROIs). Simulated data: not the paper's recordings.",
         )
@@ -354,8 +397,8 @@ def load_results(key: str, n_rois: int = 64, model: str | None = None,
                 f"{path.name} is not a predictions file; save one with "
                 "unebolt_viz.save(unebolt_viz.predictions(true, pred), path)."
             )
-        atlas_name = str(obj.attrs.get("atlas", "")).rstrip("0123456789") or None
-        return _from_predictions(key, f"Results file {path.name}", obj, atlas_name,
+        return _from_predictions(key, f"Results file {path.name}", obj, file_atlas_name(obj.attrs),
                                  f"{path.name}: {obj.attrs.get('model', 'unknown model')}, "
-                                 f"{obj.sizes['roi']} ROIs.")
+                                 f"{obj.sizes['roi']} ROIs.",
+                                 _noise_ceiling_beside(path, root, obj))
     raise ValueError(f"Unknown data source {key!r}; use 'embedded', 'real' or 'file:<name>'.")

@@ -110,6 +110,26 @@ def _eeg_options_without_eeg(args: argparse.Namespace) -> list[str]:
             if getattr(args, name) != default]
 
 
+def _declared_atlas(args: argparse.Namespace, pairs: list) -> dict[str, str]:
+    """The atlas the data folder declares (``atlas-<name><P>_rois.tsv``), when the scans don't.
+
+    ``predict`` records it in the results file (with the ROI count and fingerprint), so that
+    every viewer can place the ROIs on the cortex.
+    """
+    from ..data.identity import UNKNOWN_ATLAS
+
+    if not pairs or pairs[0].bold.attrs.get("atlas") not in (None, "", UNKNOWN_ATLAS):
+        return {}
+    if not getattr(args, "data", None):
+        return {}
+    labels = {p.name[len("atlas-"):-len("_rois.tsv")]
+              for p in args.data.glob("atlas-*_rois.tsv")}
+    if len(labels) != 1:
+        return {}
+    name = labels.pop().rstrip("0123456789")
+    return {"atlas": name} if name else {}
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     """Run ``predict``; return the exit status."""
     if args.eeg is not None:
@@ -144,7 +164,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         device = resolve_device(None if args.device == "auto" else args.device)
         model = model.to(device)
     pred = predict(model, pairs, batch_size=args.batch_size, device=device,
-                   attrs={"checkpoint": label})
+                   attrs={"checkpoint": label, **_declared_atlas(args, pairs)})
     save(pred, args.out)
-    print(f"Predicted {len(pairs)} scans ({pred.attrs['data_source']} data) -> {args.out}")
+    print(f"Predicted {len(pairs)} scans ({pred.attrs['data_source']} data, atlas "
+          f"{pred.attrs['atlas']!r}, {pred.attrs['n_rois']} ROIs) -> {args.out}")
     return 0

@@ -13,7 +13,8 @@ import xarray as xr
 from ..data.containers import InvalidDataError, predictions
 from ..data.identity import UNKNOWN_ATLAS, atlas_record, check_same_atlas
 
-__all__ = ["predict", "predict_scan", "record_training_rois", "resolve_device", "autocast_context"]
+__all__ = ["predict", "predict_scan", "record_training_rois", "resolve_device", "autocast_context",
+           "data_atlas_record"]
 
 
 def resolve_device(device: Any = None, model: Any = None):
@@ -214,6 +215,54 @@ def _check_model_rois(model: Any, rois: Sequence[str], data_atlas: Any,
     return {**record, "atlas_mismatch_allowed": "true"}
 
 
+def _embedded_atlas_of(rois: Sequence[str]) -> str | None:
+    """``"embedded"`` when ``rois`` are exactly the embedded atlas's ROIs (names, in order)."""
+    from ..atlases import ATLAS_SIZES, load_atlas
+
+    if len(rois) not in ATLAS_SIZES:
+        return None
+    try:
+        atlas = load_atlas("embedded", len(rois))
+    except Exception:  # the embedded atlas cannot be built here: leave the atlas unknown
+        return None
+    return "embedded" if list(atlas.roi) == [str(r) for r in rois] else None
+
+
+def data_atlas_record(rois: Sequence[str], declared: Any = None,
+                      model: Any = None) -> dict[str, Any]:
+    """What a predictions file records about its ROIs: ``atlas``, ``n_rois``, ``roi_fingerprint``.
+
+    The atlas is the one the scans declare; else the model's, when the model was trained on
+    exactly these ROIs; else ``"embedded"`` when the ROIs are the embedded atlas's; else
+    ``"unknown"``. Recording it lets every viewer (the FC explorer's surface tab included)
+    place the ROIs on the cortex.
+
+    Parameters
+    ----------
+    rois : sequence of str
+        The scans' ROI names, in order.
+    declared : str, optional
+        The atlas the scans declare (their BOLD's ``atlas`` attribute).
+    model : object, optional
+        The model that predicts (its ``atlas`` and ``roi_names`` when it records them).
+
+    Returns
+    -------
+    dict
+        ``{"atlas": str, "n_rois": int, "roi_fingerprint": str}``.
+    """
+    names = [str(r) for r in rois]
+    name = None if declared in (None, "", UNKNOWN_ATLAS) else str(declared)
+    model_rois = getattr(model, "roi_names", None)
+    model_atlas = getattr(model, "atlas", None)
+    if name is None and model_atlas not in (None, UNKNOWN_ATLAS) and model_rois is not None \
+            and [str(r) for r in model_rois] == names:
+        name = str(model_atlas)
+    if name is None:
+        name = _embedded_atlas_of(names)
+    return atlas_record(name, names)
+
+
 def predict(model: Any, pairs: Sequence[Any] | Any, *, batch_size: int = 64, device: Any = None,
             precision: str = "auto", model_name: str | None = None,
             attrs: Mapping[str, Any] | None = None,
@@ -246,8 +295,8 @@ def predict(model: Any, pairs: Sequence[Any] | Any, *, batch_size: int = 64, dev
     xarray.Dataset
         A predictions container: ``true`` and ``pred`` on ``(time, roi)`` with the scans'
         ``time``, ``tr_index``, ``scan``, ``subject`` and the ROIs' ``network``, ``hemisphere``,
-        ``x``, ``y``, ``z`` coordinates; ``data_source``, ``atlas`` and ``roi_fingerprint``
-        of the data; ``model_data_source``, ``model_atlas`` and ``model_roi_fingerprint`` of
+        ``x``, ``y``, ``z`` coordinates; ``data_source``, ``atlas``, ``n_rois`` and
+        ``roi_fingerprint`` of the data (see :func:`data_atlas_record`); ``model_data_source``, ``model_atlas`` and ``model_roi_fingerprint`` of
         the model's training data (``"unknown"`` for models that do not record them).
 
     Raises
@@ -278,4 +327,9 @@ def predict(model: Any, pairs: Sequence[Any] | Any, *, batch_size: int = 64, dev
     true = pairs[0].bold if len(pairs) == 1 else xr.concat(
         [p.bold for p in pairs], dim="time", combine_attrs="override")
     name = model_name or getattr(model, "name", None) or type(model).__name__
-    return predictions(true, pred, model=str(name), attrs={**record, **dict(attrs or {})})
+    identity = data_atlas_record(dataset.rois, pairs[0].bold.attrs.get("atlas"), model)
+    extra = dict(attrs or {})
+    if extra.get("atlas") in (None, "", UNKNOWN_ATLAS):
+        extra["atlas"] = identity["atlas"]
+    return predictions(true, pred, model=str(name),
+                       attrs={**record, "n_rois": identity["n_rois"], **extra})

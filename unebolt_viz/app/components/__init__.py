@@ -8,6 +8,13 @@ provenance in both):
 ``timeseries``  network signals and the pair of ROIs of a clicked cell (Bokeh)
 ``curves``      F1 against density with a marker at the density shown (Bokeh)
 ``surface``     per-ROI values on a 3-D cortex for browsers and notebooks (Plotly)
+``connectome``  strongest edges on a glass brain (nilearn, rendered to PNG on the server)
+``compare``     per-ROI R of one model against another on one scan (Bokeh)
+``labels``      network labels as the API spells them, colour-bar titles, captions
+``readouts``    the explorer's words: header, readout, selection, metrics table
+``export``      figure (PNG, SVG), metrics (CSV) and predictions (netCDF) as bytes
+``shared``      what all sessions of a server share (cached sources and images)
+``views``       the explorer's heavier tabs, built when shown
 
 Import them from :mod:`unebolt_viz.app`; Bokeh and Plotly are imported only when a figure is
 built, and this package imports none of its modules.

@@ -14,7 +14,7 @@ import numpy as np
 import xarray as xr
 
 from ...networks import NETWORK_NAMES
-from ...viz._style import FC_CMAP, network_short
+from ...viz._style import FC_CMAP
 from ...viz.fc import (
     MASKED_COLOR,
     check_fc,
@@ -24,6 +24,7 @@ from ...viz.fc import (
     fc_title,
     ordered_matrix,
 )
+from .labels import FC_COLORBAR_TITLE, network_label
 
 __all__ = ["FCMatrixPlot"]
 
@@ -67,6 +68,8 @@ class FCMatrixPlot:
         Colour scale limits ``[-vmax, vmax]``.
     share_ranges_with : FCMatrixPlot, optional
         Pan and zoom together with this plot (true beside predicted).
+    colorbar_title : str
+        Title of the colour bar (default ``"Pearson r"``).
 
     Attributes
     ----------
@@ -91,6 +94,7 @@ class FCMatrixPlot:
         size: int = 430,
         vmax: float = 1.0,
         share_ranges_with: FCMatrixPlot | None = None,
+        colorbar_title: str = FC_COLORBAR_TITLE,
     ) -> None:
         from bokeh.models import ColorBar, ColumnDataSource, LinearColorMapper, Range1d
         from bokeh.plotting import figure
@@ -121,7 +125,11 @@ class FCMatrixPlot:
                           source=self.image_source, name="fc-matrix")
         self._draw_network_bars(fig, bar, size)
         self._add_hover(fig, image)
-        fig.add_layout(ColorBar(color_mapper=mapper, width=10, title="r"), "right")
+        # A readable colour-bar title above the bar (Bokeh's default is small and rotated).
+        self.colorbar = ColorBar(color_mapper=mapper, width=12, title=colorbar_title,
+                                 title_text_font_size="11pt", title_text_font_style="normal",
+                                 title_standoff=8, major_label_text_font_size="9pt")
+        fig.add_layout(self.colorbar, "right")
         self.selection_source = ColumnDataSource({"x": [], "y": []})
         fig.rect(x="x", y="y", width=1, height=1, fill_color=None, line_color="black",
                  line_width=2, source=self.selection_source)
@@ -134,8 +142,9 @@ class FCMatrixPlot:
         n = self.n_rois
         starts = self.blocks["start"].to_numpy(float)
         stops = self.blocks["stop"].to_numpy(float)
+        shorts = [network_label(n) for n in self.blocks["network"]]
         self.bar_source = ColumnDataSource({
-            "network": list(self.blocks["network"]), "short": list(self.blocks["short"]),
+            "network": list(self.blocks["network"]), "short": shorts,
             "color": list(self.blocks["color"]), "start": starts, "stop": stops,
         })
         fig.quad(left=-1.5 * bar, right=-0.5 * bar, top="start", bottom="stop", color="color",
@@ -151,7 +160,7 @@ class FCMatrixPlot:
         # Network names at the middle of blocks large enough to be read; hover names the rest.
         min_rows = n * 11.0 / size
         mids = [(a + b) / 2 for a, b in zip(starts, stops) if b - a >= min_rows]
-        overrides = {m: s for m, s, a, b in zip((starts + stops) / 2, self.blocks["short"],
+        overrides = {m: s for m, s, a, b in zip((starts + stops) / 2, shorts,
                                                 starts, stops) if b - a >= min_rows}
         for axis in (fig.xaxis, fig.yaxis):
             axis.ticker = FixedTicker(ticks=mids)
@@ -167,7 +176,7 @@ class FCMatrixPlot:
         from bokeh.models import CustomJSHover, HoverTool
 
         names = [str(r) for r in self.order.roi.values]
-        nets = [network_short(str(x)) for x in self.order.network.values]
+        nets = [network_label(str(x)) for x in self.order.network.values]
         labelled = [f"{a} ({b})" for a, b in zip(names, nets)]
         fig.add_tools(HoverTool(
             renderers=[image],

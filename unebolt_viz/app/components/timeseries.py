@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
-from ...viz._style import network_color, network_short, provenance, titled
+from ...viz._style import network_color, provenance, titled
 from ...viz.timeseries import (
     MAX_POINTS,
     TRUE_COLOR,
@@ -23,8 +24,29 @@ from ...viz.timeseries import (
     roi_index,
     select_scan,
 )
+from .labels import ZSCORE_NOTE, network_label
 
-__all__ = ["network_timeseries_figure", "ROIPairPlot"]
+__all__ = ["network_timeseries_figure", "ROIPairPlot", "zscore_for_display"]
+
+
+def zscore_for_display(values: Any) -> np.ndarray:
+    """``values`` minus their mean, over their SD (a constant trace becomes zeros).
+
+    Predictions are often much smaller than the truth (a model hedging towards the mean), and on
+    a shared axis they look flat beside a good r; z-scoring each trace shows their shape.
+    """
+    arr = np.asarray(values, dtype=float)
+    centred = arr - arr.mean()
+    sd = centred.std()
+    return centred / sd if sd > 0 else centred
+
+
+def _legend_html(pred_color: str | None) -> str:
+    """A legend drawn above the panels (never over the data)."""
+    pred = ("<span style='color:{c}'>&#9644;&#9644;</span> predicted (network colour)"
+            .format(c=pred_color or "#1f77b4"))
+    return ("<span style='font-size:12px'><span style='color:#222'>&#9644;&#9644;</span> true "
+            f"&nbsp;&nbsp;{pred}</span>")
 
 
 def network_timeseries_figure(
@@ -58,7 +80,8 @@ def network_timeseries_figure(
     Returns
     -------
     bokeh.models.LayoutDOM
-        A column: a title (with the provenance), then one figure per network.
+        A column: a title (with the provenance, the legend and a note that each trace is
+        z-scored for display), then one figure per network.
     """
     from bokeh.layouts import column
     from bokeh.models import Div
@@ -70,31 +93,30 @@ def network_timeseries_figure(
     true = one.unebolt.network_means("true", chosen)
     est = one.unebolt.network_means("pred", chosen)
     t = one.time.values
-    figures: list[Any] = [Div(text=f"<b>{titled(f'Network signals, {scan}', pred)}</b>")]
+    figures: list[Any] = [
+        Div(text=f"<b>{titled(f'Network signals, {scan}', pred)}</b><br>"
+                 f"{_legend_html(None)}<br><span style='font-size:11px;color:#555'>"
+                 f"{ZSCORE_NOTE}</span>", css_classes=["network-legend"], width=width)]
     x_range = None
     for net in chosen:
         r = network_r_of(network_r, scan, net)
         fig = figure(width=width, height=panel_height,
                      x_range=x_range if x_range is not None else (float(t[0]), float(t[-1])),
                      tools="xpan,xwheel_zoom,reset,save", toolbar_location="right",
-                     title=network_short(net) + ("" if r is None else f"  (R = {r:.2f})"))
+                     sizing_mode="stretch_width",
+                     title=network_label(net) + ("" if r is None else f"  (R = {r:.2f})"))
         x_range = fig.x_range
-        labels = ({"legend_label": "true"}, {"legend_label": "predicted"}) \
-            if net == chosen[0] else ({}, {})
-        fig.line(*minmax_decimate(t, true.sel(network=net).values, max_points),
-                 color=TRUE_COLOR, line_width=1.2, **labels[0])
-        fig.line(*minmax_decimate(t, est.sel(network=net).values, max_points),
-                 color=network_color(net), line_width=1.6, **labels[1])
-        if net == chosen[0]:
-            fig.legend.location = "top_left"
-            fig.legend.orientation = "horizontal"
-            fig.legend.label_text_font_size = "8pt"
-            fig.legend.background_fill_alpha = 0.6
+        fig.line(*minmax_decimate(t, zscore_for_display(true.sel(network=net).values),
+                                  max_points), color=TRUE_COLOR, line_width=1.2, name="true")
+        fig.line(*minmax_decimate(t, zscore_for_display(est.sel(network=net).values),
+                                  max_points), color=network_color(net), line_width=1.6,
+                 name="pred")
+        fig.yaxis.axis_label = "z"
         fig.title.text_font_size = "9pt"
         fig.xaxis.visible = net == chosen[-1]
         figures.append(fig)
     figures[-1].xaxis.axis_label = "time (s)"
-    return column(*figures)
+    return column(*figures, sizing_mode="stretch_width")
 
 
 class ROIPairPlot:
@@ -115,7 +137,8 @@ class ROIPairPlot:
     ----------
     figure : bokeh.plotting.figure
     sources : dict of bokeh.models.ColumnDataSource
-        ``"true_a"``, ``"pred_a"``, ``"true_b"``, ``"pred_b"``, each with columns ``t``, ``y``.
+        ``"true_a"``, ``"pred_a"``, ``"true_b"``, ``"pred_b"``, each with columns ``t``, ``y``;
+        ``y`` is the trace z-scored for display (:func:`zscore_for_display`).
     """
 
     _LINES = (("true_a", TRUE_COLOR, "solid"), ("pred_a", "#1f77b4", "solid"),
@@ -130,7 +153,8 @@ class ROIPairPlot:
         self._source_words = provenance(pred)
         self.max_points = max_points
         fig = figure(width=width, height=height, tools="xpan,xwheel_zoom,reset,save",
-                     title="Click a cell of an FC matrix to see its two ROIs' time series")
+                     title="Click a cell of an FC matrix to see its two ROIs' time series",
+                     sizing_mode="stretch_width")
         self.sources, items = {}, []
         for key, color, dash in self._LINES:
             self.sources[key] = ColumnDataSource({"t": [], "y": []})
@@ -141,6 +165,7 @@ class ROIPairPlot:
                              label_text_font_size="8pt", background_fill_alpha=0.6)
         fig.add_layout(self.legend, "above")
         fig.xaxis.axis_label = "time (s)"
+        fig.yaxis.axis_label = "z (each trace)"
         fig.title.text_font_size = "10pt"
         self.figure = fig
 
@@ -165,10 +190,11 @@ class ROIPairPlot:
         for item, (key, _, _) in zip(self.legend.items, self._LINES):
             var, which = key.split("_")
             k = i if which == "a" else j
-            td, yd = minmax_decimate(t, one[var].values[:, k], self.max_points)
+            td, yd = minmax_decimate(t, zscore_for_display(one[var].values[:, k]),
+                                     self.max_points)
             self.sources[key].data = {"t": td, "y": yd}
             item.label = {"value": f"{names[k]} {'true' if var == 'true' else 'predicted'}"}
         self.figure.title.text = (
-            f"{names[i]} ({network_short(nets[i])}) and {names[j]} ({network_short(nets[j])}), "
-            f"{one.scan.values[0]} ({self._source_words})"
+            f"{names[i]} ({network_label(nets[i])}) and {names[j]} ({network_label(nets[j])}), "
+            f"{one.scan.values[0]} ({self._source_words}); each trace z-scored for display"
         )
