@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -42,9 +43,12 @@ from typing import Any
 
 import numpy as np
 
+# Idle OpenMP threads sleep rather than spin (before torch loads): 2-4x faster CPU training on a
+# busy 2-core machine (benchmarks/bench_training_speed.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "unebolt_viz" / "resources" / "embedded"
-RIDGE_ALPHAS = (1.0, 10.0, 100.0, 1000.0)
+
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -56,12 +60,17 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cohort", default="teaching", help="simulate_cohort preset")
     parser.add_argument("--cohort-seed", type=int, default=0)
     parser.add_argument("--split-seed", type=int, default=0)
+    parser.add_argument("--extra-train-subjects", type=int, default=0,
+                        help="simulated subjects (one scan each) added to the training set only; "
+                             "the cohort's own scans, split and test scans are unchanged")
     parser.add_argument("--preset", default="compact", help="model size preset")
     parser.add_argument("--seed", type=int, default=0, help="model initialisation seed")
     parser.add_argument("--train-seed", type=int, default=12345, help="batch order / dropout")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--warmup-epochs", type=float, default=None,
+                        help="linear warm-up length (default: min(1, epochs / 4))")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--index-only", action="store_true",
@@ -136,21 +145,28 @@ def atlas_fingerprint(atlas) -> str:
 
 
 def _fit_ridge(train, val, ch_names):
-    """Ridge on the training scans; the penalty picked by mean temporal r on validation."""
-    from unebolt_viz.metrics import temporal_r
-    from unebolt_viz.models.ridge import RidgeBaseline
-    from unebolt_viz.training import predict, record_training_rois
+    """Ridge fitted scan by scan; the penalty picked by mean temporal r on validation."""
+    from unebolt_viz.conventions import N_TIMES
+    from unebolt_viz.training.experiments import RIDGE_ALPHAS, fit_ridge
 
-    windows = np.concatenate([p.windows.sel(channel=list(ch_names)).values for p in train])
-    targets = np.concatenate([p.bold.values for p in train])
-    scores = {}
-    for alpha in RIDGE_ALPHAS:
-        model = RidgeBaseline(alpha=alpha, ch_names=ch_names).fit(windows, targets)
-        scores[alpha] = float(temporal_r(predict(model, val)).mean())
-    best = max(scores, key=scores.get)
-    model = RidgeBaseline(alpha=best, ch_names=ch_names).fit(windows, targets)
-    record_training_rois(model, train)
-    return model, scores
+    model, info = fit_ridge({"label": "ridge", "alphas": RIDGE_ALPHAS}, ch_names, N_TIMES,
+                            train, val)
+    return model, {"ridge_alpha_val_r": info["val_r_by_alpha"], "alpha": info["alpha"]}
+
+
+def _warmup(args: argparse.Namespace) -> float:
+    return min(1.0, args.epochs / 4) if args.warmup_epochs is None else args.warmup_epochs
+
+
+def calibrate(model, train) -> dict[str, Any]:
+    """Least-squares output scale and offset per ROI on the training scans (see the card)."""
+    from unebolt_viz.training import calibrate_roi_heads
+
+    report = calibrate_roi_heads(model, train)
+    return {"method": "per-ROI least-squares scale and offset on the training windows, folded "
+                      "into the heads (correlations unchanged)",
+            "median_scale": float(np.median(report["scale"])), "n_kept": report["n_kept"],
+            "median_train_r": float(np.median(report["train_r"]))}
 
 
 def _record_catalog(out: Path, entry: dict[str, Any]) -> None:
@@ -167,13 +183,33 @@ def _record_catalog(out: Path, entry: dict[str, Any]) -> None:
     _write_json(index, catalog)
 
 
+def _cohort_and_split(args: argparse.Namespace, atlas):
+    """The cohort (extended by ``--extra-train-subjects``), its split, and the extra scans.
+
+    Extra subjects are appended after the cohort's own (sub09, sub10, ... for the teaching
+    cohort); every scan draws from its own child stream of the seed, so the cohort's own scans,
+    and hence the split and the test scans, are byte-identical with or without them.
+    """
+    from unebolt_viz.model_selection import subject_split
+    from unebolt_viz.simulation import simulate_cohort
+
+    base = simulate_cohort(args.cohort, seed=args.cohort_seed, atlas=atlas)
+    split = subject_split(base.design, seed=args.split_seed)
+    if args.extra_train_subjects <= 0:
+        return base, split, []
+    first = len(base.subjects) + 1
+    extra = [f"sub{s:02d}-scan01" for s in range(first, first + args.extra_train_subjects)]
+    names = tuple(base.scans) + tuple(extra)
+    cohort = simulate_cohort(args.cohort, seed=args.cohort_seed, atlas=atlas, scan_names=names,
+                             n_subjects=len(base.subjects) + len(extra), n_scans=len(names))
+    return cohort, split, extra
+
+
 def run_level(n_rois: int, args: argparse.Namespace, command: str) -> None:
     import torch
 
     import unebolt_viz as uv
-    from unebolt_viz.model_selection import subject_split
     from unebolt_viz.models import build_model, load_model, save_model
-    from unebolt_viz.simulation import simulate_cohort
     from unebolt_viz.training import predict, train_model
 
     torch.set_num_threads(args.threads)
@@ -183,14 +219,15 @@ def run_level(n_rois: int, args: argparse.Namespace, command: str) -> None:
     # older version of the parcellation.
     with tempfile.TemporaryDirectory() as atlas_dir:
         atlas = uv.load_atlas("embedded", n_rois, data_dir=atlas_dir)
-    cohort = simulate_cohort(args.cohort, seed=args.cohort_seed, atlas=atlas)
-    split = subject_split(cohort.design, seed=args.split_seed)
-    train, val, test = (cohort.pairs(list(split[k])) for k in ("train", "val", "test"))
+    cohort, split, extra = _cohort_and_split(args, atlas)
+    train = cohort.pairs(list(split["train"]) + extra)
+    val, test = (cohort.pairs(list(split[k])) for k in ("val", "test"))
     data = {"cohort": repr(cohort), "preset": args.cohort, "cohort_seed": args.cohort_seed,
             "atlas": f"embedded{n_rois}", "atlas_fingerprint": atlas_fingerprint(atlas),
             "data_source": "simulated",
             "split": {"method": "subject_split 3:1:1", "seed": args.split_seed,
                       **split.as_dict()},
+            "extra_train_scans": extra,
             "windows": {k: int(sum(p.n_windows for p in v))
                         for k, v in (("train", train), ("val", val), ("test", test))}}
     base_attrs = {"atlas": f"embedded{n_rois}", "experiment": "embedded simulated cohort",
@@ -201,9 +238,8 @@ def run_level(n_rois: int, args: argparse.Namespace, command: str) -> None:
         started = time.time()
         stem = f"{job}_p{n_rois}"
         if job == "ridge":
-            model, scores = _fit_ridge(train, val, cohort.ch_names)
+            model, training = _fit_ridge(train, val, cohort.ch_names)
             label = "Ridge baseline (band powers)"
-            training = {"ridge_alpha_val_r": scores, "alpha": model.alpha}
         else:
             model = build_model("unebolt", n_outputs=n_rois, preset=args.preset, seed=args.seed)
             # Resume only a run on the same atlas (the folder name carries its fingerprint).
@@ -211,14 +247,15 @@ def run_level(n_rois: int, args: argparse.Namespace, command: str) -> None:
             result = train_model(
                 model, train, val, out_dir=run_dir, epochs=args.epochs,
                 batch_size=args.batch_size, lr=args.lr, seed=args.train_seed, device="cpu",
-                select_on="val_r", warmup_epochs=min(1.0, args.epochs / 4), progress=True)
+                select_on="val_r", warmup_epochs=_warmup(args), progress=True)
             label = "UnEBOLT (compact, embedded)"
             training = {"config": {"epochs": args.epochs, "batch_size": args.batch_size,
                                    "lr": args.lr, "seed": args.train_seed,
                                    "select_on": "val_r", "preset": args.preset,
-                                   "init_seed": args.seed},
+                                   "init_seed": args.seed, "warmup_epochs": _warmup(args)},
                         "best_epoch": result.best_epoch, "best_val_r": result.best_score,
-                        "history": result.history.to_dict(orient="records")}
+                        "history": result.history.to_dict(orient="records"),
+                        "calibration": calibrate(model, train)}
         weights, config = save_model(model, out / stem)
         for path in (weights, config):
             path.chmod(0o644)
@@ -244,79 +281,123 @@ def run_level(n_rois: int, args: argparse.Namespace, command: str) -> None:
 METRICS = ("Tcorr", "Pixcorr", "ConnMSE", "F1-0.25", "F1-0.50")
 
 
-def _card(name: str, stem: str, record: dict[str, Any], config: dict[str, Any],
+def _evaluation(record: dict[str, Any]) -> tuple[str, dict[str, float]]:
+    """Which split a record's metrics are on (``test`` or ``val``), and the metrics."""
+    split = record.get("evaluated_on", "test")
+    return split, record[f"{split}_metrics_mean"]
+
+
+def _record_name(stem: str, record: dict[str, Any]) -> tuple[str, str, int]:
+    """Registry name, atlas family and ROI count of a training record."""
+    if "name" in record:
+        atlas = record["data"]["atlas"]
+        family = atlas.rstrip("0123456789")
+        return record["name"], family, int(atlas[len(family):])
+    architecture, level = stem.rsplit("_p", 1)
+    return f"{architecture}-embedded-p{level}", "embedded", int(level)
+
+
+_DATASET_CREDIT = (
+    "The real BOLD is from the NeuroBOLT / UnEBOLT resting-state dataset (CC-BY-4.0) of Li et "
+    "al., \"NeuroBOLT: Resting-state EEG-to-fMRI Synthesis with Multi-dimensional Feature "
+    "Mapping\" (NeurIPS 2024).")
+
+
+def _card(name: str, record: dict[str, Any], config: dict[str, Any],
           ridge_metrics: dict[str, float] | None) -> str:
     """A short markdown model card from a training record."""
-    data, metrics = record["data"], record["test_metrics_mean"]
+    data = record["data"]
+    evaluated_on, metrics = _evaluation(record)
     split = data["split"]
     training = record["training"]
     if "config" in training:
         c = training["config"]
         how = (f"{c['epochs']} epochs, batch {c['batch_size']}, lr {c['lr']:g}, training seed "
                f"{c['seed']}, selected on {c['select_on']} (best epoch {training['best_epoch']})")
+        if "calibration" in training:
+            how += ("; then each ROI's output scale and offset refitted by least squares on the "
+                    "training windows (median scale "
+                    f"{training['calibration']['median_scale']:.1f}; correlations unchanged)")
     else:
         how = f"closed form, penalty alpha={training['alpha']:g} chosen on validation r"
+    extra = data.get("extra_train_scans") or []
+    train_scans = ", ".join(split["train"]) + (
+        f" and {len(extra)} extra simulated subjects ({extra[0]} to {extra[-1]})" if extra else "")
+    source = data["data_source"]
+    where = {"test": "unseen test scans", "val": "validation scans (used to select the model)"}
+    n_eval = len(split[evaluated_on])
     lines = [
         f"# {name}", "",
         f"{record['what']}", "",
-        f"**Data source: {data['data_source']}.** These numbers come from {data['data_source']} "
-        "data and are not the results of the UnEBOLT paper (Li et al., MIDL 2026).", "",
+        f"**Data source: {source}.** These numbers come from {source} data and are not the "
+        "results of the UnEBOLT paper (Li et al., MIDL 2026).", "",
+    ]
+    if source == "semi-synthetic":
+        lines += [_DATASET_CREDIT, ""]
+    lines += [
         "| | |", "| --- | --- |",
         f"| model | {config.get('name', 'ridge')} (preset {config.get('preset', '-')}) |",
         f"| atlas | {data['atlas']} ({config.get('n_outputs', config.get('n_rois', '?'))} ROIs) |",
         f"| training data | {data['cohort'].strip('<>')} |",
-        f"| split | {split['method']}, seed {split['seed']}: train {', '.join(split['train'])}; "
-        f"validation {', '.join(split['val'])}; test {', '.join(split['test'])} |",
+        f"| split | {split['method']}: train {train_scans}; validation "
+        f"{', '.join(split['val'])}; test {', '.join(split['test'])} |",
         f"| training | {how} |",
         f"| command | `{record['command']}` |", "",
-        f"## Test metrics (mean over the {len(split['test'])} unseen test scans, "
-        f"{data['data_source']} data)", "",
+        f"## {'Test' if evaluated_on == 'test' else 'Validation'} metrics (mean over the "
+        f"{n_eval} {where[evaluated_on]}, {source} data)", "",
         "| " + " | ".join(METRICS) + " |", "|" + " --- |" * len(METRICS),
         "| " + " | ".join(f"{metrics[m]:.3f}" for m in METRICS) + " |",
     ]
     if ridge_metrics is not None and name.startswith("unebolt"):
         gap = metrics["Tcorr"] - ridge_metrics["Tcorr"]
         verdict = ("matches or beats" if gap >= -0.02 else "falls short of")
-        lines += ["", f"On these test scans it {verdict} the ridge baseline of the same atlas "
-                      f"(ridge Tcorr {ridge_metrics['Tcorr']:.3f}, Pixcorr "
-                      f"{ridge_metrics['Pixcorr']:.3f})."]
+        lines += ["", f"On these scans its temporal correlation {verdict} that of the ridge "
+                      f"baseline of the same atlas and data (ridge Tcorr "
+                      f"{ridge_metrics['Tcorr']:.3f}, Pixcorr {ridge_metrics['Pixcorr']:.3f})."]
     return "\n".join(lines) + "\n"
+
+
+def _index_entry(stem: str, record: dict[str, Any], out: Path,
+                 records: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    name, family, n_rois = _record_name(stem, record)
+    architecture = stem.split("_", 1)[0]
+    config = json.loads((out / f"{stem}.json").read_text())["config"]
+    ridge_stem = "ridge" + stem[len(architecture):]
+    ridge = records.get(ridge_stem) if architecture != "ridge" else None
+    card = out / f"{stem}.card.md"
+    card.write_text(_card(name, record, config, _evaluation(ridge)[1] if ridge else None))
+    card.chmod(0o644)
+    data = record["data"]
+    evaluated_on, metrics = _evaluation(record)
+    predictions = next((f for f in record["files"] if f.startswith("predictions_")), None)
+    files = [f"{stem}.safetensors", f"{stem}.json"] + ([predictions] if predictions else [])
+    seeds = (("cohort", data.get("cohort_seed")), ("split", data["split"].get("seed")),
+             ("init", config.get("seed")),
+             ("training", record["training"].get("config", {}).get("seed")))
+    return {
+        "name": name, "model": record["what"].split(" trained on")[0],
+        "architecture": architecture, "preset": config.get("preset"),
+        "atlas": family, "n_rois": n_rois, "data_source": data["data_source"],
+        "training_data": data["cohort"], "split": data["split"],
+        "seeds": {k: v for k, v in seeds if v is not None},
+        "command": record["command"], "evaluated_on": evaluated_on,
+        f"{evaluated_on}_metrics": metrics,
+        "predictions": predictions,
+        "weights": f"{stem}.safetensors", "card": card.name,
+        "files": {f: _sha256(out / f) for f in files},
+    }
 
 
 def write_index(out: Path) -> list[dict[str, Any]]:
     """Model cards and ``pretrained.json`` for every training record in ``out``."""
     records = {p.name.removesuffix(".training.json"): json.loads(p.read_text())
                for p in sorted(out.glob("*.training.json"))}
-    entries = []
-    for stem, record in records.items():
-        architecture, level = stem.rsplit("_p", 1)
-        name = f"{architecture}-embedded-p{level}"
-        config = json.loads((out / f"{stem}.json").read_text())["config"]
-        ridge = records.get(f"ridge_p{level}")
-        card = out / f"{stem}.card.md"
-        card.write_text(_card(name, stem, record, config,
-                              ridge["test_metrics_mean"] if ridge else None))
-        card.chmod(0o644)
-        data = record["data"]
-        files = [f"{stem}.safetensors", f"{stem}.json"]
-        entries.append({
-            "name": name, "model": record["what"].split(" trained on")[0],
-            "architecture": architecture, "preset": config.get("preset"),
-            "atlas": "embedded", "n_rois": int(level), "data_source": data["data_source"],
-            "training_data": data["cohort"], "split": data["split"],
-            "seeds": {k: v for k, v in (("cohort", data.get("cohort_seed")),
-                                        ("split", data["split"].get("seed")),
-                                        ("init", config.get("seed")),
-                                        ("training", record["training"].get("config", {})
-                                         .get("seed"))) if v is not None},
-            "command": record["command"], "test_metrics": record["test_metrics_mean"],
-            "weights": f"{stem}.safetensors", "card": card.name,
-            "files": {f: _sha256(out / f) for f in files},
-        })
-    entries.sort(key=lambda e: (e["n_rois"], e["architecture"] != "unebolt"))
+    entries = [_index_entry(stem, record, out, records) for stem, record in records.items()]
+    entries.sort(key=lambda e: (e["data_source"] != "simulated", e["n_rois"],
+                                e["architecture"] != "unebolt"))
     _write_json(out / "pretrained.json", {
         "note": "Models shipped with unebolt_viz, made by scripts/train_embedded_checkpoint.py "
-                "(simulated data unless a model says otherwise).",
+                "and scripts/train_semisynthetic.py (each entry says its data source).",
         "models": entries})
     return entries
 

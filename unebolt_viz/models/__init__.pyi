@@ -29,6 +29,7 @@ __all__ = [
     "save_labram_checkpoint",
     "save_model",
     "select_channels",
+    "shipped_predictions",
 ]
 
 from ._files import ModelFileError, ModelFileNotFoundError, read_config
@@ -39,7 +40,13 @@ from .labram import SpatiotemporalEncoder, labram_channel_rows
 from .loss import LOSS_VARIANTS, MultiObjectiveLoss, pearson_r
 from .neurobolt import NeuroBOLT, ROISpecificNeuroBOLT
 from .presets import MODEL_NAMES, PRESETS, preset_hparams
-from .pretrained import PretrainedModelError, load_pretrained, model_card, pretrained
+from .pretrained import (
+    PretrainedModelError,
+    load_pretrained,
+    model_card,
+    pretrained,
+    shipped_predictions,
+)
 from .ridge import RidgeBaseline
 from .spectral import MultiScaleSpectralEncoder
 from .transfer import select_channels

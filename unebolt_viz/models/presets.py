@@ -8,8 +8,8 @@ Every entry can be overridden by name in :func:`unebolt_viz.models.build_model`.
 The width is a multiple of 25 because the patch encoder turns a 1-s patch into 25 time steps
 times ``embed_dim / 25`` conv channels (LaBraM: 25 x 8 = 200), with no extra projection; the
 compact size therefore uses width 50 (2 conv channels) rather than a power of two. Measured on
-one CPU thread, a training step of 16 windows with 64 ROIs costs about 0.4 s for ``compact``
-(about 25 s per epoch of 1000 windows), 0.2 s for ``tiny`` and tens of seconds for ``paper``.
+one CPU thread, a training step of 16 windows with 64 ROIs costs about 0.5 s for ``compact``
+(about 30 s per epoch of 1000 windows), 0.2 s for ``tiny`` and tens of seconds for ``paper``.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["PRETRAINED_DIR", "PretrainedModelError", "load_pretrained", "model_card",
-           "pretrained"]
+           "pretrained", "shipped_predictions"]
 
 #: Where the shipped models live (inside the installed package).
 PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "resources" / "embedded"
@@ -126,3 +126,73 @@ def load_pretrained(name: str, *, directory: str | Path | None = None,
     entry = _entry(name, directory)
     _verify(directory, entry)
     return load_model(directory / entry["weights"], map_location=map_location)
+
+
+def _real_targets(pred, data_dir: str | Path | None):
+    """The true BOLD targets of a pred-only file, rebuilt from the real recordings."""
+    import numpy as np
+
+    from ..datasets.neurobolt import load_neurobolt_rest
+    from ..preprocessing import bold_targets
+
+    scans = list(dict.fromkeys(str(s) for s in pred["scan"].values))
+    try:
+        bold = load_neurobolt_rest(data_dir, scans=scans)
+    except FileNotFoundError as err:
+        raise PretrainedModelError(
+            f"The predictions of {pred.attrs.get('model', 'this model')} come without their true "
+            "BOLD (the real recordings are not redistributed with the package). Pass "
+            "data_dir=... (the folder holding 'neurobolt_rest_difumo64/' and 'difumo_labels/') "
+            f"or set UNEBOLT_VIZ_SHARED_DATA. ({err})") from err
+    true = np.empty(pred["pred"].shape, dtype=np.float32)
+    for scan in scans:
+        rows = np.flatnonzero(pred["scan"].values == scan)
+        target = bold_targets(bold[scan])
+        if [str(r) for r in target.roi.values] != [str(r) for r in pred.roi.values]:
+            raise PretrainedModelError(
+                f"The real scan {scan} has other ROIs (or another order) than the shipped "
+                "predictions: is the data folder from another DiFuMo dimension?")
+        true[rows] = target.values[pred["tr_index"].values[rows]]
+    return true
+
+
+def shipped_predictions(name: str, *, directory: str | Path | None = None,
+                        data_dir: str | Path | None = None):
+    """The predictions a shipped model made of its evaluation scans, paired with the truth.
+
+    Parameters
+    ----------
+    name : str
+        A name from :func:`pretrained`.
+    directory : path, optional
+        Folder of an index and its models (default: the models shipped with the package).
+    data_dir : path, optional
+        Only for models trained on real BOLD (semi-synthetic): the folder holding the real
+        recordings, whose BOLD is the truth and is not shipped (default: the folder named by
+        ``UNEBOLT_VIZ_SHARED_DATA`` or found beside the project).
+
+    Returns
+    -------
+    xarray.Dataset
+        A predictions container (``true`` and ``pred`` on ``(time, roi)``), verified against
+        the sha256 the index recorded; its ``split`` attribute says which scans these are.
+
+    Raises
+    ------
+    PretrainedModelError
+        For an unknown name, a file that changed, or real BOLD that cannot be found.
+    """
+    import xarray as xr
+
+    directory = Path(directory) if directory is not None else PRETRAINED_DIR
+    entry = _entry(name, directory)
+    _verify(directory, entry)
+    if not entry.get("predictions"):
+        raise PretrainedModelError(f"The shipped model {name!r} has no shipped predictions.")
+    with xr.open_dataset(directory / entry["predictions"], engine="h5netcdf") as handle:
+        pred = handle.load()
+    if "true" not in pred:
+        pred["true"] = (("time", "roi"), _real_targets(pred, data_dir))
+        pred = pred[["true", "pred"]]
+        pred.attrs.pop("true_bold", None)
+    return pred
