@@ -218,9 +218,38 @@ def test_real_shared_data_shows_true_fc_only(shared_data):
     assert "REAL RECORDINGS" in app._header.object
     assert app.fc_pred_plot is None and app.results.pred is None
     assert "No predictions" in app._readout_div.text
-    # The model choice and the header say "no model", never a bare None.
-    assert list(app.param.model.names) == ["No model (true data only)"]
+    # The model choice and the header say "no model", never a bare None; the other choices
+    # are the shipped semi-synthetic models.
+    from unebolt_viz.app.sources import semisynthetic_catalog
+
+    assert list(app.param.model.names)[0] == "No model (true data only)"
+    assert list(app.param.model.names)[1:] == list(semisynthetic_catalog())
     assert "no model</b>: true data only" in app._header.object
+
+
+def test_real_source_shows_the_semisynthetic_predictions_of_its_validation_scans(shared_data):
+    """Real BOLD of the 5 validation scans beside the predictions of the shipped model."""
+    from unebolt_viz.app.sources import semisynthetic_catalog
+    from unebolt_viz.models import shipped_predictions
+
+    catalog = semisynthetic_catalog()
+    assert any(label.startswith("UnEBOLT") for label in catalog)
+    label = next(label for label in catalog if label.startswith("UnEBOLT"))
+    app = _explorer(None, source="real")
+    app.model = label
+    shipped = shipped_predictions(catalog[label], data_dir=shared_data)
+    assert app.results.data_source == "semi-synthetic" and app.results.model == label
+    assert app.results.scans == sorted(set(map(str, shipped.scan.values)))
+    assert app.fc_pred_plot is not None and "SEMI-SYNTHETIC" in app._header.object.upper()
+    # the truth is the real BOLD, the prediction the shipped one
+    one = shipped.isel(time=np.flatnonzero(shipped.scan.values == app.scan))
+    fc_true, fc_pred = app.results.fc(app.scan)
+    np.testing.assert_allclose(fc_true.values, np.corrcoef(one["true"].values.T), atol=1e-5)
+    np.testing.assert_allclose(fc_pred.values, np.corrcoef(one["pred"].values.T), atol=1e-5)
+    # the other semi-synthetic model is offered for comparison
+    from unebolt_viz.app.components.views import other_models
+
+    assert set(other_models(app)) == set(catalog) - {label}
 
 
 def test_selection_is_recomputed_when_the_source_changes(data_dir, shared_data):

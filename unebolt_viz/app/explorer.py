@@ -44,7 +44,13 @@ from .components.views import (
     other_models,
     surface_view,
 )
-from .sources import OutsideDataDirError, app_data_dir, embedded_catalog, resolve_inside
+from .sources import (
+    OutsideDataDirError,
+    app_data_dir,
+    embedded_catalog,
+    resolve_inside,
+    semisynthetic_catalog,
+)
 
 __all__ = ["FCExplorer", "cached_results", "BANNER_COLORS"]
 
@@ -259,9 +265,11 @@ class FCExplorer(pn.viewable.Viewer):
             levels = sorted(catalog)
             level = self.n_rois if self.n_rois in catalog else levels[0]
             return levels, list(catalog[level])
-        # A real or results-file source holds one level and one model: read them from it.
+        # A real or results-file source holds one level and one model: read them from it. The
+        # real BOLD may also be shown with the semi-synthetic models' predictions.
         results = results_for(self.source, 0, None, self.data_dir)
-        return [results.n_rois], [results.model]
+        extra = list(semisynthetic_catalog()) if self.source == "real" else []
+        return [results.n_rois], [results.model, *extra]
 
     def _build_plots(self) -> None:
         """New figures for a new ROI set (data source, level or model)."""

@@ -41,6 +41,7 @@ __all__ = [
     "resolve_inside",
     "list_results_files",
     "embedded_catalog",
+    "semisynthetic_catalog",
     "available_sources",
     "load_results",
     "file_atlas_name",
@@ -54,6 +55,8 @@ EMBEDDED_DIR = Path(__file__).resolve().parents[1] / "resources" / "embedded"
 #: Densities offered by the sparsity slider (and precomputed for the F1 curve).
 DENSITY_GRID: tuple[float, ...] = tuple(np.round(np.arange(1, 21) * 0.05, 2).tolist())
 RESULT_SUFFIXES = (".nc",)
+#: The real source's name in the menu: real BOLD; its predictions come from simulated EEG.
+REAL_SOURCE_LABEL = "Real shared data (DiFuMo-64 BOLD, no EEG)"
 
 
 class OutsideDataDirError(PermissionError):
@@ -135,6 +138,24 @@ def embedded_catalog(directory: Path = EMBEDDED_DIR) -> dict[int, dict[str, Path
     return catalog
 
 
+def semisynthetic_catalog() -> dict[str, str]:
+    """Shipped models trained on the real DiFuMo-64 BOLD: ``{model label: registry name}``.
+
+    Their predictions of the real validation scans ship without the true BOLD, which the
+    ``real`` source reads from the shared data folder (see
+    :func:`unebolt_viz.models.shipped_predictions`).
+    """
+    from ..models.pretrained import PretrainedModelError, pretrained
+
+    try:
+        entries = pretrained()
+    except PretrainedModelError:
+        return {}
+    return {e["model"]: e["name"] for e in entries
+            if e.get("data_source") == "semi-synthetic" and e.get("atlas") == "difumo"
+            and e.get("predictions") and (EMBEDDED_DIR / e["predictions"]).is_file()}
+
+
 def available_sources(data_dir: str | os.PathLike | None = None) -> dict[str, str]:
     """The data sources the app can offer now: ``{label: key}``, the default first."""
     sources = {}
@@ -144,7 +165,7 @@ def available_sources(data_dir: str | os.PathLike | None = None) -> dict[str, st
 
     shared = shared_data_dir()
     if shared is not None and (shared / "neurobolt_rest_difumo64").is_dir():
-        sources["Real shared data (DiFuMo-64 BOLD, no EEG)"] = "real"
+        sources[REAL_SOURCE_LABEL] = "real"
     root = Path(data_dir).resolve() if data_dir is not None else app_data_dir()
     for name in list_results_files(root):
         sources[f"Results file: {name}"] = f"file:{name}"
@@ -378,6 +399,18 @@ def load_results(key: str, n_rois: int = 64, model: str | None = None,
         )
     if key == "real":
         from ..datasets.neurobolt import load_neurobolt_rest
+
+        catalog = semisynthetic_catalog()
+        if model in catalog:
+            from ..models.pretrained import shipped_predictions
+
+            pred = shipped_predictions(catalog[model])
+            scans = sorted(set(map(str, pred.scan.values)))
+            return _from_predictions(
+                key, "Real shared data", pred, "difumo",
+                f"Validation scans {', '.join(scans)} of the NeuroBOLT dataset: the BOLD is "
+                f"real (DiFuMo-64), the EEG simulated from it (semi-synthetic), predicted by "
+                f"{model}, which was trained on the 18 training scans and selected on these.")
 
         scans = load_neurobolt_rest()
         true = _concat(list(scans.values()))

@@ -32,9 +32,11 @@ def cached_results(key: str, n_rois: int, model: str | None, data_dir: str) -> R
 
 
 def results_for(key: str, n_rois: int, model: str | None, data_dir: str) -> Results:
-    """The cached results of a source; level and model only matter for the embedded one."""
+    """The cached results of a source; the level matters for the embedded one only, the model
+    for the embedded and the real ones (whose models are the semi-synthetic shipped ones)."""
     embedded = key == "embedded"
-    return cached_results(key, n_rois if embedded else 0, model if embedded else None, data_dir)
+    with_model = embedded or key == "real"
+    return cached_results(key, n_rois if embedded else 0, model if with_model else None, data_dir)
 
 
 @pn.cache(max_items=8, policy="LRU", ttl=10)

@@ -64,13 +64,16 @@ def connectome_view(app: Any) -> Any:
 
 def other_models(app: Any) -> dict[str, Any]:
     """Other models' results on the same data and level (``{label: Results}``)."""
-    from ..sources import embedded_catalog
+    from ..sources import embedded_catalog, semisynthetic_catalog
 
     res = app.results
-    if app.source != "embedded" or res is None:
+    if res is None or res.model is None or app.source not in ("embedded", "real"):
         return {}
-    labels = embedded_catalog().get(res.n_rois, {})
-    return {label: results_for("embedded", res.n_rois, label, app.data_dir)
+    if app.source == "embedded":
+        labels = list(embedded_catalog().get(res.n_rois, {}))
+    else:
+        labels = list(semisynthetic_catalog())
+    return {label: results_for(app.source, res.n_rois, label, app.data_dir)
             for label in labels if label != res.model}
 
 
