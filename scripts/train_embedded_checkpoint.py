@@ -43,8 +43,9 @@ from typing import Any
 
 import numpy as np
 
-# Idle OpenMP threads sleep rather than spin (before torch loads): 2-4x faster CPU training on a
-# busy 2-core machine (benchmarks/bench_training_speed.py).
+# These long jobs usually run in the background beside other work: there, idle OpenMP threads
+# that sleep rather than spin made training 3.6x faster on 2 cores (on an idle machine they cost
+# 15-25%; benchmarks/bench_training_speed.py). Set before torch loads; an explicit value wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "unebolt_viz" / "resources" / "embedded"

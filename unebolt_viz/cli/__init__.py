@@ -32,7 +32,6 @@ command ``torchrun -m unebolt_viz`` runs, lives here beside :func:`main`.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from collections.abc import Sequence
@@ -191,23 +190,11 @@ COMMANDS = {"simulate": cmd_simulate, "train": cmd_train, "predict": cmd_predict
             "evaluate": cmd_evaluate, "fetch": cmd_fetch}
 
 
-def quiet_openmp_threads() -> None:
-    """Idle OpenMP threads sleep instead of spinning, unless the user chose otherwise.
-
-    Must run before torch is first imported. On a small machine doing other work, threads
-    that spin while their partner is descheduled cost a CPU training step 2-4 times its time
-    (measured in benchmarks/bench_training_speed.py); sleeping threads cost little either way.
-    """
-    if "torch" not in sys.modules:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 on success, 2 on an input error, which
     is printed as one line on stderr; other exceptions are bugs and keep their traceback)."""
     from ..datasets.fetch import FetchError
 
-    quiet_openmp_threads()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
