@@ -162,9 +162,15 @@ def test_select_channels_keeps_trained_weights_for_a_channel_subset(name):
     assert small.ch_names == ("O2", "FP1", "T7", "CZ") and not small.training
     rows = [PAPER_CHANNELS.index(c) for c in small.ch_names]
     big_state, small_state = model.state_dict(), small.state_dict()
+    channel_axes = getattr(model, "input_channel_axes", {})
     for key, value in small_state.items():
         if key.endswith("channel_embed.weight"):
             torch.testing.assert_close(value, big_state[key][rows])
+        elif key in channel_axes:
+            expected = big_state[key]
+            for axis in channel_axes[key]:
+                expected = expected.index_select(axis, torch.tensor(rows))
+            torch.testing.assert_close(value, expected)
         elif not key.endswith("spectral.index"):
             torch.testing.assert_close(value, big_state[key])
     assert small(X[:, rows]).shape == (3, 2)
@@ -185,4 +191,4 @@ def test_ridge_and_names_import_without_torch():
     root = Path(__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["5", "3"]
+    assert done.stdout.split() == ["9", "3"]

@@ -56,11 +56,21 @@ class EEGModelMixin:
         Name of the atlas of those ROIs.
     training_data_source : str, optional
         ``data_source`` of the training scans (simulated, semi-synthetic or real).
+    labram_init : dict, optional
+        How the LaBraM (spatiotemporal) branch was initialised, kept in the config: set by
+        :func:`~unebolt_viz.models.load_labram_checkpoint` (``pretrained``, the file's
+        ``sha256``, ...); ``{"pretrained": False}`` (random) by default for models with the
+        branch; None for models without one.
     **overrides
         Any hyperparameter of the model's preset, by name.
     """
 
     name: ClassVar[str] = ""
+    #: Training objective and selection score by default (TrainConfig ``loss`` / ``select_on``
+    #: left unset): MSE and validation MSE, as the baselines' own code trains them; UnEBOLT
+    #: overrides both with its multi-objective loss.
+    default_loss: ClassVar[str] = "mse_only"
+    default_select_on: ClassVar[str] = "val_mse"
     n_outputs: int
     n_times: int
     sfreq: float
@@ -89,6 +99,7 @@ class EEGModelMixin:
         roi_names: Sequence[str] | None = None,
         atlas: str | None = None,
         training_data_source: str | None = None,
+        labram_init: dict[str, Any] | None = None,
         **overrides: Any,
     ) -> None:
         super().__init__()
@@ -105,6 +116,9 @@ class EEGModelMixin:
         self.hparams = dict(hparams)
         with seeded(seed):
             self._build(hparams)
+        has_branch = any(m.__class__.__name__ == "SpatiotemporalEncoder" for m in self.modules())
+        self.labram_init = (dict(labram_init) if labram_init is not None
+                            else {"pretrained": False} if has_branch else None)
 
     def _build(self, hparams: dict[str, Any]) -> None:
         """Create the layers from the resolved hyperparameters (called under the seed)."""
@@ -127,6 +141,7 @@ class EEGModelMixin:
             "seed": self.seed,
             **self.hparams,
             **provenance_config(self),
+            **({"labram_init": self.labram_init} if self.labram_init is not None else {}),
         }
 
     @classmethod

@@ -10,14 +10,20 @@ from torch import nn
 from ..conventions import PAPER_CHANNELS
 from .base import EEGModelMixin
 from .baselines import BIOTUnified, LaBraMUnified
+from .e2fnet import E2fNet
 from .neurobolt import NeuroBOLT, ROISpecificNeuroBOLT
-from .presets import MODEL_NAMES
+from .presets import MODEL_NAMES, VOLUMETRIC_MODEL_NAMES
+from .spec2vol import Spec2VolCAMUNet
+from .table1_spectrogram import CNNTransformerUnified, FFCLUnified
+from .table1_temporal import BEIRAUnified, STTransformerUnified
 from .unebolt import UnEBOLT
 
 #: The model class of each name of :data:`MODEL_NAMES`.
 MODEL_CLASSES: dict[str, type[nn.Module]] = {
     model_class.name: model_class
-    for model_class in (UnEBOLT, ROISpecificNeuroBOLT, NeuroBOLT, BIOTUnified, LaBraMUnified)
+    for model_class in (UnEBOLT, ROISpecificNeuroBOLT, NeuroBOLT, BIOTUnified, LaBraMUnified,
+                        STTransformerUnified, CNNTransformerUnified, FFCLUnified, BEIRAUnified,
+                        E2fNet, Spec2VolCAMUNet)
 }
 
 
@@ -36,10 +42,14 @@ def build_model(
     ----------
     name : str
         One of :data:`MODEL_NAMES`: ``"unebolt"``; ``"neurobolt"`` (one network per ROI);
-        ``"neurobolt_unified"``, ``"biot_unified"``, ``"labram_unified"`` (one last layer to all
-        ROIs).
+        ``"neurobolt_unified"``, ``"biot_unified"``, ``"labram_unified"``,
+        ``"st_transformer_unified"``, ``"cnn_transformer_unified"``, ``"ffcl_unified"``,
+        ``"beira_unified"`` (Table 1's baselines, one last layer to all ROIs; see
+        :mod:`unebolt_viz.models.table1_baselines`). Or one of :data:`VOLUMETRIC_MODEL_NAMES`,
+        ``"e2fnet"`` and ``"spec2volcamunet"``: spectra (batch, 20, n_chans, 249) to volumes
+        (batch, D, 64, 64), see :mod:`unebolt_viz.models.volumetric_base`.
     n_outputs : int
-        Number of ROIs P.
+        Number of ROIs P; for the volumetric models, D, the slices of each volume (30).
     ch_names : sequence of str
         EEG channels in input order; any subset of LaBraM's channel list (default: the 26
         channels of the paper).
@@ -65,7 +75,8 @@ def build_model(
     (26, 3200)
     """
     if name not in MODEL_CLASSES:
-        raise ValueError(f"Unknown model {name!r}; choose one of {MODEL_NAMES}")
+        raise ValueError(
+            f"Unknown model {name!r}; choose one of {MODEL_NAMES + VOLUMETRIC_MODEL_NAMES}")
     return MODEL_CLASSES[name](
         n_outputs=n_outputs, ch_names=ch_names, preset=preset, seed=seed, **overrides
     )

@@ -20,8 +20,9 @@ def select_channels(model: nn.Module, ch_names: Sequence[str]) -> nn.Module:
     """A copy of ``model`` that reads only ``ch_names``, keeping every trained weight.
 
     The spatiotemporal branch looks channels up in LaBraM's 129-row table, which is kept whole;
-    tables sized by the model's own channels (the spectral and BIOT channel embeddings) keep the
-    rows of the selected channels, in the new order. This is how a model trained on the 26
+    tables sized by the model's own channels (the spectral and BIOT channel embeddings, and the
+    tensors a model lists in ``input_channel_axes``) keep the slices of the selected channels,
+    in the new order. This is how a model trained on the 26
     channels of the resting-state cap runs on the channels another cap shares with it.
 
     Parameters
@@ -52,6 +53,10 @@ def select_channels(model: nn.Module, ch_names: Sequence[str]) -> nn.Module:
             value = value[rows]
         elif key.endswith(_CHANNEL_INDEX):
             value = torch.arange(len(wanted), dtype=value.dtype)
+        # Layers sized by the input channels (e.g. a first convolution over electrodes) name
+        # the axes that index channels; those keep the selected channels' slices.
+        for axis in getattr(model, "input_channel_axes", {}).get(key, ()):
+            value = value.index_select(axis, rows)
         state[key] = value
     load_state_dict_strict(new, state, source="channel selection")
     device = next(model.parameters()).device

@@ -97,6 +97,9 @@ class UnEBOLT(EEGModelMixin, nn.Module):
     """
 
     name = "unebolt"
+    #: The paper's multi-objective loss (MSE + temporal + spatial correlation), selected on it.
+    default_loss = "full"
+    default_select_on = "val_loss"
 
     def _build(self, hp: dict[str, Any]) -> None:
         dim = hp["embed_dim"]
