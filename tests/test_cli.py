@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -101,7 +102,8 @@ def test_fetch_lists_the_manifest_and_refuses_unknown_names(capsys):
 
 def test_parser_knows_the_paper_defaults():
     args = build_parser().parse_args(["train", "--simulated", "tiny", "--out", "x"])
-    assert (args.lr, args.batch_size, args.epochs, args.loss) == (3e-4, 64, 20, "full")
+    assert (args.lr, args.batch_size, args.epochs) == (3e-4, 64, 20)
+    assert args.loss is None and args.select_on is None  # each model's own objective
 
 
 @pytest.mark.slow
@@ -123,8 +125,16 @@ def test_simulate_train_predict_evaluate_from_files(tmp_path, capsys):
     assert main(["train", "--data", str(data), "--model", "unebolt", "--preset", "tiny",
                  "--split", "loso:sub-03", "--epochs", "1", "--batch-size", "16",
                  "--no-progress", "--out", str(run)]) == 0
+    # train high-passed the EEG at 0.5 Hz (the cross-subject default) and recorded it ...
+    assert json.loads((run / "preprocessing.json").read_text()) == {"eeg_highpass_hz": 0.5}
+    capsys.readouterr()
     assert main(["predict", "--model", str(run / "best"), "--data", str(data), "--scans", "test",
                  "--out", str(tmp_path / "pred.nc")]) == 0
+    # ... so predict filters the same way without being told, and warns when told otherwise
+    assert "high-passed at 0.5 Hz, as in the model's training run" in capsys.readouterr().out
+    assert main(["predict", "--model", str(run / "best"), "--data", str(data), "--scans", "test",
+                 "--highpass", "0", "--out", str(tmp_path / "pred_unfiltered.nc")]) == 0
+    assert "differs from the 0.5 Hz the model was trained with" in capsys.readouterr().err
     from unebolt_viz.data import load
 
     pred = load(tmp_path / "pred.nc")

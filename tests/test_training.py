@@ -339,3 +339,23 @@ def test_gpu_bf16_and_compiled_predictions_match_fp32_eager(tmp_path):
         err = float(np.max(np.abs(low - fp32))) / scale
         assert 0 < err < BF16_MAX_ERR, (name, err)
         assert np.corrcoef(low.ravel(), fp32.ravel())[0, 1] > 0.999, name
+
+
+def test_resumed_run_keeps_the_labram_initialisation_it_began_with(tmp_path):
+    # A run started from pretrained LaBraM weights, stopped, and resumed by a command that no
+    # longer names the weights file: the resumed model still records the pretrained start.
+    from unebolt_viz.models import load_labram_checkpoint, save_labram_checkpoint
+
+    weights = save_labram_checkpoint(build_model("unebolt", n_outputs=4, preset="tiny", seed=3),
+                                     tmp_path / "labram.pth")
+    pretrained = tiny_model()
+    load_labram_checkpoint(pretrained, weights)
+    assert pretrained.labram_init["pretrained"] is True
+    pairs = [make_pair("sub01-scan01", 24)]
+    settings = dict(epochs=2, batch_size=8, warmup_epochs=0.5, progress=False, lr=1e-3, seed=7)
+    first = Trainer(pretrained, TrainConfig(**settings, max_steps=2), out_dir=tmp_path / "run")
+    assert first.fit(pairs).interrupted
+    resumed = tiny_model()
+    assert resumed.labram_init == {"pretrained": False}
+    Trainer(resumed, TrainConfig(**settings), out_dir=tmp_path / "run").fit(pairs)
+    assert resumed.labram_init == pretrained.labram_init

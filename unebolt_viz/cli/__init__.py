@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ..conventions import N_TIMES
-from ._data import load_pairs, scan_list
+from ._data import load_pairs, scan_list, write_preprocessing_record
 from ._errors import PROG, CLIError, check_device, check_output
 from ._parser import build_parser
 from .evaluate import cmd_evaluate
@@ -52,8 +52,13 @@ __all__ = ["main", "build_parser"]
 
 def _split_section(text: str, seed: int) -> dict[str, Any]:
     kind, _, rest = text.partition(":")
-    if kind == "subject":
-        return {"kind": "subject", "seed": seed}
+    if kind in ("auto", "subject", "paper"):
+        return {"kind": kind, "seed": seed}
+    if kind == "scans":
+        parts = rest.split(":")
+        if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
+            raise CLIError(f"--split {text}: use scans:TRAIN:VAL:TEST, e.g. scans:9:3:4.")
+        return {"kind": "scans", "counts": [int(p) for p in parts], "seed": seed}
     if kind == "table":
         if not rest:
             raise CLIError("--split table:PATH needs the path of a CSV (scan, subject, split).")
@@ -71,7 +76,8 @@ def _split_section(text: str, seed: int) -> dict[str, Any]:
         return {"kind": "kfold", "n_splits": n_splits, "fold": fold, "seed": seed}
     if kind == "loso":
         return {"kind": "loso", "subject": rest or None, "seed": seed}
-    raise CLIError(f"--split {text!r}: use subject, table:PATH, kfold:K:FOLD or loso:SUBJECT.")
+    raise CLIError(f"--split {text!r}: use auto, paper, subject, scans:TRAIN:VAL:TEST, table:PATH, "
+                   "kfold:K:FOLD or loso:SUBJECT.")
 
 
 def _train_from_config(path: Path) -> int:
@@ -95,9 +101,9 @@ def _train_from_config(path: Path) -> int:
     return 0
 
 
-_TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "warmup_epochs", "loss", "grad_accum", "device",
-                  "precision", "compile", "num_workers", "max_steps", "checkpoint_every",
-                  "tensorboard")
+_TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "warmup_epochs", "loss", "select_on", "grad_accum",
+                  "device", "precision", "compile", "num_workers", "max_steps",
+                  "checkpoint_every", "tensorboard")
 
 
 def _train_config(args: argparse.Namespace) -> Any:
@@ -109,6 +115,12 @@ def _train_config(args: argparse.Namespace) -> Any:
         raise CLIError(f"--model {args.model!r} is not a model; choose one of "
                        f"{', '.join(MODEL_NAMES + ('ridge',))}.")
     check_device(args.device)
+    if args.labram_checkpoint is not None and args.model == "ridge":
+        raise CLIError("--labram-checkpoint: ridge has no LaBraM branch.")
+    if args.labram_checkpoint is not None and not args.labram_checkpoint.is_file():
+        raise CLIError(f"--labram-checkpoint {args.labram_checkpoint}: no such file; download "
+                       "labram-base.pth (LaBraM's GitHub repository) or braindecode's "
+                       "labram-pretrained weights.")
     try:
         return TrainConfig(seed=args.train_seed, progress=not args.no_progress,
                            **{k: getattr(args, k) for k in _TRAIN_OPTIONS})
@@ -116,14 +128,15 @@ def _train_config(args: argparse.Namespace) -> Any:
         raise CLIError(str(err)) from None
 
 
-def _write_paper_configs(folder: Path) -> int:
+def _write_paper_configs(folder: Path, labram_checkpoint: Path | None = None) -> int:
     import yaml
 
     from ..training.experiments import paper_experiments
 
     check_output(folder, "--write-paper-configs", is_file=False)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, config in paper_experiments().items():
+    configs = paper_experiments(labram_checkpoint=str(labram_checkpoint) if labram_checkpoint else None)
+    for name, config in configs.items():
         (folder / f"{name}.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     print(f"Wrote the paper's experiment configs to {folder}.")
     return 0
@@ -142,10 +155,47 @@ def _fit_ridge(args: argparse.Namespace, ch_names: Any, train: list, val: list,
     return 0
 
 
+def _build_model(args: argparse.Namespace, n_rois: int, ch_names: Any) -> Any:
+    """The model of ``train``, its LaBraM branch loaded from ``--labram-checkpoint`` if given."""
+    import warnings
+
+    from ..models import build_model, load_labram_checkpoint
+
+    model = build_model(args.model, n_outputs=n_rois, ch_names=ch_names, preset=args.preset, seed=0)
+    has_branch = getattr(model, "labram_init", None) is not None
+    if args.labram_checkpoint is not None:
+        if not has_branch:
+            raise CLIError(f"--labram-checkpoint: the model {args.model!r} has no LaBraM branch.")
+        report = load_labram_checkpoint(model, args.labram_checkpoint)
+        print(f"LaBraM branch initialised from {args.labram_checkpoint} ({report.layout} layout, "
+              f"{len(report.loaded)} tensors, sha256 {report.sha256[:12]}...).")
+    elif has_branch and args.preset == "paper":
+        warnings.warn("--preset paper without --labram-checkpoint: the LaBraM branch starts from "
+                      "random weights, while the paper initialises it from pretrained LaBraM-base.",
+                      stacklevel=2)
+    return model
+
+
+def _write_run_record(out: Path, model: Any, config: Any, result: Any, data_source: str,
+                      split: Any) -> None:
+    """``results.json`` of a single run: objective, selection, LaBraM initialisation, outcome."""
+    import json
+
+    from .._utils import atomic_path
+
+    record = {"model": model.name, "preset": model.preset, "data_source": data_source,
+              "split": split.name, "loss": config.loss, "select_on": result.select_on,
+              "precision": config.precision, "best_epoch": result.best_epoch,
+              "best_score": result.best_score, "steps": result.steps,
+              "labram_init": getattr(model, "labram_init", None)}
+    with atomic_path(out / "results.json") as tmp:
+        tmp.write_text(json.dumps(record, indent=2, default=str))
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Run ``train``; return the exit status."""
     if args.write_paper_configs is not None:
-        return _write_paper_configs(args.write_paper_configs)
+        return _write_paper_configs(args.write_paper_configs, args.labram_checkpoint)
     if args.config is not None:
         return _train_from_config(args.config)
     if args.out is None:
@@ -153,30 +203,33 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_output(args.out, "--out", is_file=False)
     split_spec = _split_section(args.split, args.split_seed)  # check the spec before loading
     config = _train_config(args)
+    if args.data is not None and args.highpass is None:
+        args.highpass = 0.5  # the paper's cross-subject setting (--highpass 0 turns it off)
 
-    from ..models import build_model
     from ..training.distributed import init_distributed
     from ..training.experiments import resolve_channels, resolve_split
     from ..training.trainer import Trainer
 
     info = init_distributed()
     pairs, design = load_pairs(args, scan_list(args.scans))
-    split = resolve_split(split_spec, design)
+    split = resolve_split(split_spec, design, pairs[0].data_source)
     by_scan = {p.scan: p for p in pairs}
     train, val = [by_scan[s] for s in split.train], [by_scan[s] for s in split.val]
     channels = None if args.channels is None else (
         "shared23" if args.channels == "shared23" else scan_list(args.channels))
     ch_names = resolve_channels(channels, pairs)
     n_rois = int(pairs[0].bold.sizes["roi"])
-    model = None if args.model == "ridge" else build_model(
-        args.model, n_outputs=n_rois, ch_names=ch_names, preset=args.preset, seed=0)
+    model = None if args.model == "ridge" else _build_model(args, n_rois, ch_names)
     args.out.mkdir(parents=True, exist_ok=True)
     if info.is_main:
         split.as_table(design).to_csv(args.out / "split.csv", index=False)
+        write_preprocessing_record(args.out, args.highpass)
     if model is None:
         return _fit_ridge(args, ch_names, train, val, pairs[0].data_source)
-    result = Trainer(model, config, out_dir=args.out).fit(train, val, resume=not args.no_resume)
+    trainer = Trainer(model, config, out_dir=args.out)
+    result = trainer.fit(train, val, resume=not args.no_resume)
     if info.is_main:
+        _write_run_record(args.out, model, trainer.config, result, pairs[0].data_source, split)
         state = "stopped early (--max-steps); run again to continue" if result.interrupted else "done"
         saved = (f"model at {args.out / 'best'}" if (args.out / "best.json").exists() else
                  "no model saved yet (it is written at the end of an epoch)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..models.presets import MODEL_NAMES
 from ._errors import PROG
 
 __all__ = ["build_parser"]
@@ -43,16 +44,22 @@ def _add_data_options(p: argparse.ArgumentParser, scans_help: str) -> None:
                         help="use the embedded simulated cohort of this size (tiny, teaching, paper)")
     source.add_argument("--data", metavar="DIR", type=Path,
                         help="a BIDS-like folder of simultaneous EEG + BOLD runs (as 'simulate' "
-                             "writes, or your own)")
+                             "writes, or your own), or the public NeuroBOLT dataset as "
+                             "downloaded (EEG_set/ + fMRI_difumo64/)")
     p.add_argument("--seed", type=_SEED, default=0, help="simulation seed (default 0)")
     p.add_argument("--n-rois", type=int, default=64, choices=(64, 128, 256),
                    help="ROIs of the embedded atlas for simulated data (default 64)")
     p.add_argument("--condition", default="rest", choices=("rest", "task"),
                    help="simulated condition (default rest)")
     p.add_argument("--task", default=None, help="BIDS task of --data to use (default: all)")
-    p.add_argument("--highpass", type=_number(float, 0, strict=True), default=None,
-                   help="EEG high-pass in Hz for --data (the paper uses 0.5 cross-subject)")
+    p.add_argument("--highpass", type=_number(float, 0), default=None,
+                   help="EEG high-pass in Hz for --data; 0 turns it off (train: 0.5 by default, "
+                        "the paper's cross-subject setting)")
     p.add_argument("--scans", default=None, help=scans_help)
+    p.add_argument("--allow-pickle", action="store_true",
+                   help="public NeuroBOLT data: read its pickled ROI tables, which can run "
+                        "arbitrary code, only from a source you trust; each is converted once "
+                        "to netCDF, which later runs read instead")
 
 
 def _add_simulate(sub: argparse._SubParsersAction) -> None:
@@ -80,12 +87,14 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    help="write the paper's experiment configs as YAML files into DIR and exit")
     _add_data_options(p, "comma-separated scans to use (default: all)")
     p.add_argument("--model", default="unebolt",
-                   help="unebolt, neurobolt, neurobolt_unified, biot_unified, labram_unified or ridge")
+                   help=f"{', '.join(MODEL_NAMES)} or ridge")
     p.add_argument("--preset", default="compact", choices=("paper", "compact", "tiny"),
                    help="model size (default compact; 'paper' wants a GPU)")
-    p.add_argument("--split", default="subject",
-                   help="subject (3:1:1 by subject), table:PATH (scan,subject,split CSV), "
-                        "kfold:K:FOLD, loso:SUBJECT (default subject)")
+    p.add_argument("--split", default="auto",
+                   help="auto (the paper's 18/5/6 table for the NeuroBOLT scans, else subject), "
+                        "paper, subject (3:1:1 by subject), scans:TRAIN:VAL:TEST (scan counts, "
+                        "whole subjects, e.g. scans:9:3:4), table:PATH (scan,subject,split CSV), "
+                        "kfold:K:FOLD, loso:SUBJECT (default auto)")
     p.add_argument("--split-seed", type=_SEED, default=0, help="seed of the random subject split")
     p.add_argument("--channels", default=None,
                    help="EEG channels the model reads: 'shared23' or a comma-separated list "
@@ -94,12 +103,25 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=_POSITIVE, default=64, help="global batch of consecutive TRs")
     p.add_argument("--lr", type=_number(float, 0, strict=True), default=3e-4)
     p.add_argument("--warmup-epochs", type=_number(float, 0), default=5.0)
-    p.add_argument("--loss", default="full",
-                   choices=("full", "mse_only", "no_mse", "no_scorr", "no_tcorr"))
+    p.add_argument("--loss", default=None,
+                   choices=("full", "mse_only", "no_mse", "no_scorr", "no_tcorr"),
+                   help="training objective (default: the model's own: full multi-objective "
+                        "loss for unebolt, mse_only for the baselines)")
+    p.add_argument("--select-on", default=None, choices=("val_loss", "val_mse", "val_r"),
+                   help="validation score that selects the epoch kept (default: val_loss for "
+                        "unebolt, val_mse for the baselines)")
+    p.add_argument("--labram-checkpoint", metavar="PATH", type=Path, default=None,
+                   help="pretrained LaBraM-base weights for the model's LaBraM branch: "
+                        "labram-base.pth (LaBraM's GitHub repository) or braindecode's Labram "
+                        "weights (.safetensors/.pt); needs --preset paper. Without it the branch "
+                        "starts from random weights; the results record which. With --write-paper-configs: "
+                        "written into every config")
     p.add_argument("--grad-accum", type=_POSITIVE, default=1)
     p.add_argument("--train-seed", type=_SEED, default=12345, help="seed of batch order and dropout")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
-    p.add_argument("--precision", default="auto", choices=("auto", "bf16", "fp32"))
+    p.add_argument("--precision", default="auto", choices=("auto", "bf16", "fp32"),
+                   help="auto: bf16 on GPUs, but fp32 for --preset paper (bf16 gave NaN losses "
+                        "in NeuroBOLT's code); fp32 on CPUs")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (GPU only)")
     p.add_argument("--num-workers", type=_number(int, 0), default=0)
     p.add_argument("--max-steps", type=_POSITIVE, default=None, help="stop after this many steps")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
-from ._data import load_pairs, scan_list
+from ._data import load_pairs, scan_list, training_highpass
 from ._errors import CLIError, check_device, check_output, cli_spelling
 
 __all__ = ["cmd_predict", "parse_rescale"]
@@ -130,6 +131,23 @@ def _declared_atlas(args: argparse.Namespace, pairs: list) -> dict[str, str]:
     return {"atlas": name} if name else {}
 
 
+def _match_training_highpass(args: argparse.Namespace, run_dir: Path) -> None:
+    """Filter the EEG as the model's training run did (its ``preprocessing.json``)."""
+    trained = training_highpass(run_dir)
+    if trained is None or args.data is None:
+        return
+    if args.highpass is None:
+        args.highpass = trained
+        if trained:
+            print(f"EEG high-passed at {trained:g} Hz, as in the model's training run "
+                  f"({run_dir / 'preprocessing.json'}).")
+    elif float(args.highpass) != trained:
+        print(f"Warning: --highpass {args.highpass:g} differs from the {trained:g} Hz the model "
+              f"was trained with ({run_dir / 'preprocessing.json'}); predictions on EEG filtered "
+              "differently are usually worse. Drop --highpass to use the training value.",
+              file=sys.stderr)
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     """Run ``predict``; return the exit status."""
     if args.eeg is not None:
@@ -155,6 +173,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
             raise CLIError(f"--scans {scans[0]} reads {split_csv}, which does not exist.")
         table = pd.read_csv(split_csv)
         scans = list(table.loc[table["split"] == scans[0], "scan"])
+    if not _shipped(args.model):
+        _match_training_highpass(args, base.parent)
     pairs, _ = load_pairs(args, scans)
     model, label = _model(args.model)
     device = None

@@ -247,8 +247,8 @@ def load_checkpoint(folder: str | os.PathLike, *, model: torch.nn.Module,
     folder = Path(folder)
     fix = _fix(folder.parent)
     try:
-        weights = read_weights(folder / "model.safetensors", "pt",
-                               read_payload(folder / "model").get("weights_sha256"),
+        payload = read_payload(folder / "model")
+        weights = read_weights(folder / "model.safetensors", "pt", payload.get("weights_sha256"),
                                folder / "model.json", fix)
         state = read_json(folder / "trainer_state.json", fix)
         if not isinstance(state, dict):
@@ -265,6 +265,11 @@ def load_checkpoint(folder: str | os.PathLike, *, model: torch.nn.Module,
     device = next(model.parameters()).device
     load_state_dict_strict(model, weights, source=str(folder / "model.safetensors"))
     model.to(device)
+    # The weights carry their LaBraM initialisation with them: a run resumed without the
+    # checkpoint option still started from the pretrained weights it was begun with.
+    recorded_init = payload["config"].get("labram_init")
+    if recorded_init is not None and hasattr(model, "labram_init"):
+        model.labram_init = recorded_init
     if optimizer is not None:
         # on CPU: load_state_dict moves each tensor to its parameter's device, except AdamW's
         # "step" counter, which must stay on the CPU

@@ -46,17 +46,23 @@ class TrainConfig:
         Batches whose gradients are summed per optimiser step.
     clip_grad : float or None
         Clip the gradient norm at this value.
-    loss : str
+    loss : str or None
         ``"full"`` multi-objective loss or an ablation (``"mse_only"``, ``"no_mse"``,
-        ``"no_scorr"``, ``"no_tcorr"``).
+        ``"no_scorr"``, ``"no_tcorr"``). None (default): the model's own objective,
+        ``model.default_loss``: ``"full"`` for UnEBOLT, ``"mse_only"`` (plain MSE) for the
+        baselines, as their published code trains them.
     alpha, beta : float
         Loss weights of MSE and temporal correlation (0.8, 0.1).
     seed : int
         Seeds the batch order and the dropout masks (12345, NeuroBOLT's).
-    select_on : {"val_loss", "val_mse", "val_r"}
-        Model selection score on the validation scans (``val_r``: mean temporal r).
+    select_on : {"val_loss", "val_mse", "val_r"} or None
+        Model selection score on the validation scans (``val_r``: mean temporal r); never a
+        test score. None (default): ``model.default_select_on``, the validation loss for
+        UnEBOLT and the validation MSE for the baselines.
     precision : {"auto", "bf16", "fp32"}
-        "auto": bf16 autocast on GPUs, fp32 on CPUs.
+        "auto": bf16 autocast on GPUs, fp32 on CPUs, and fp32 everywhere for models of the
+        "paper" preset: NeuroBOLT's code disables autocast because bf16/fp16 gave NaN losses,
+        so a paper-size run uses bf16 only when ``precision="bf16"`` asks for it.
     compile : bool
         ``torch.compile`` the model (GPU only; ignored with a warning on a CPU).
     device : str
@@ -88,11 +94,11 @@ class TrainConfig:
     eps: float = 1e-8
     grad_accum: int = 1
     clip_grad: float | None = None
-    loss: str = "full"
+    loss: str | None = None
     alpha: float = 0.8
     beta: float = 0.1
     seed: int = 12345
-    select_on: str = "val_loss"
+    select_on: str | None = None
     precision: str = "auto"
     compile: bool = False
     device: str = "auto"
@@ -108,7 +114,7 @@ class TrainConfig:
         self.betas = tuple(float(b) for b in self.betas)
         if self.epochs < 1 or self.batch_size < 1 or self.grad_accum < 1:
             raise ValueError("epochs, batch_size and grad_accum must be >= 1.")
-        if self.select_on not in SELECT_ON:
+        if self.select_on is not None and self.select_on not in SELECT_ON:
             raise ValueError(f"select_on={self.select_on!r}; choose one of {tuple(SELECT_ON)}.")
         if not 0 <= self.min_lr <= self.lr:
             raise ValueError(f"Need 0 <= min_lr ({self.min_lr}) <= lr ({self.lr}).")
@@ -124,6 +130,17 @@ class TrainConfig:
         if unknown:
             raise TypeError(f"Unknown training options {unknown}; valid: {sorted(valid)}.")
         return cls(**values)
+
+    def for_model(self, model: Any) -> TrainConfig:
+        """A copy with the model's defaults filled in: ``loss``, ``select_on`` (when None) and
+        ``precision`` ("auto" becomes "fp32" for a "paper"-preset model)."""
+        precision = self.precision
+        if precision == "auto" and getattr(model, "preset", None) == "paper":
+            precision = "fp32"
+        return dataclasses.replace(
+            self, loss=self.loss or getattr(model, "default_loss", "full"),
+            select_on=self.select_on or getattr(model, "default_select_on", "val_loss"),
+            precision=precision)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict."""

@@ -37,9 +37,9 @@ TABLE1_ABLATIONS: dict[str, dict[str, Any]] = {
 }
 
 _TOP_KEYS = {"name", "out_dir", "protocol", "data", "split", "channels", "train", "models",
-             "densities", "description"}
+             "densities", "description", "labram_checkpoint", "references"}
 _MODEL_KEYS = {"label", "name", "preset", "overrides", "train", "init_from", "fit", "alpha",
-               "alphas", "seed"}
+               "alphas", "seed", "labram_checkpoint"}
 
 
 class ExperimentConfig(dict):
@@ -72,7 +72,7 @@ class ExperimentConfig(dict):
         self.setdefault("protocol", "cross_subject")
         if self["protocol"] not in ("cross_subject", "intrascan"):
             raise ValueError(f"protocol={self['protocol']!r}; use 'cross_subject' or 'intrascan'.")
-        self.setdefault("split", {"kind": "subject"} if self["protocol"] == "cross_subject" else {})
+        self.setdefault("split", {"kind": "auto"} if self["protocol"] == "cross_subject" else {})
         self.setdefault("channels", None)
         self.setdefault("train", {})
         self.setdefault("densities", [0.25, 0.5])
@@ -118,8 +118,8 @@ def load_experiment_config(source: str | os.PathLike | Mapping[str, Any]) -> Exp
 
 
 def paper_experiments(data: Mapping[str, Any] | None = None, *, preset: str = "compact",
-                      out_dir: str = "results", train: Mapping[str, Any] | None = None
-                      ) -> dict[str, dict[str, Any]]:
+                      out_dir: str = "results", train: Mapping[str, Any] | None = None,
+                      labram_checkpoint: str | None = None) -> dict[str, dict[str, Any]]:
     """Configs of the paper's experiments, ready for
     :func:`~unebolt_viz.training.experiments.run_experiment`.
 
@@ -135,23 +135,36 @@ def paper_experiments(data: Mapping[str, Any] | None = None, *, preset: str = "c
         Results folder.
     train : mapping, optional
         TrainConfig fields for every torch model (default: the paper's epochs and batch sizes).
+    labram_checkpoint : str, optional
+        Pretrained LaBraM-base weights (``labram-base.pth`` or braindecode's) for every model
+        with a LaBraM branch, as the paper initialises it; without them the branch starts
+        from random weights (a "paper"-preset run warns).
 
     Returns
     -------
     dict
-        ``{name: config}`` for ``intrascan``, ``unseen_subject`` (UnEBOLT, the unified
-        NeuroBOLT, BIOT and LaBraM baselines and ridge), ``table1_ablations``, ``rois_64``,
+        ``{key: config}``; a config's ``name`` (its results folder) is the key, followed by
+        ``_compact`` or ``_tiny`` unless ``preset="paper"``, so that no folder named after a
+        paper experiment holds smaller models. The keys: ``intrascan``, ``unseen_subject``
+        (UnEBOLT, ridge and the unified NeuroBOLT, BIOT, LaBraM, ST-Transformer,
+        CNN-Transformer, FFCL and BEIRA baselines: Table 1's rows but Li et al. 2024a, see
+        ``unebolt_viz.models.table1_baselines``; ``intrascan`` has the first five; the NeuroBOLT
+        scans are split by the paper's 18/5/6 table), ``table1_ablations``, ``rois_64``,
         ``rois_128``, ``rois_256``, ``transfer_pretrain`` (rest, 23 shared channels) and
-        ``transfer_task`` (zero-shot, fine-tune and from scratch; run it after
-        ``transfer_pretrain``).
+        ``transfer_task`` (zero-shot, fine-tune and from scratch on a 9/3/4 scan split; run
+        it after ``transfer_pretrain``).
     """
     data = dict(data or {"source": "simulated", "preset": "teaching", "seed": 0, "n_rois": 64})
     base_train = {"epochs": 20, "batch_size": 64, **dict(train or {})}
     intra_train = {"epochs": 20, "batch_size": 16, **dict(train or {})}
 
+    def tag(name: str) -> str:
+        return name if preset == "paper" else f"{name}_{preset}"
+
     def exp(name: str, **values: Any) -> dict[str, Any]:
-        return {"name": name, "out_dir": out_dir, "data": copy.deepcopy(data),
-                "train": dict(base_train), **values}
+        extra = {"labram_checkpoint": str(labram_checkpoint)} if labram_checkpoint else {}
+        return {"name": tag(name), "out_dir": out_dir, "data": copy.deepcopy(data),
+                "train": dict(base_train), **extra, **values}
 
     unebolt = {"label": "UnEBOLT", "name": "unebolt", "preset": preset}
     baselines = [
@@ -160,21 +173,31 @@ def paper_experiments(data: Mapping[str, Any] | None = None, *, preset: str = "c
         {"label": "LaBraM (unified)", "name": "labram_unified", "preset": preset},
         {"label": "Ridge", "name": "ridge", "alphas": list(RIDGE_ALPHAS)},
     ]
+    # Table 1 runs these only in its unseen-subject section; Li et al. (2024a) is omitted
+    # (unebolt_viz.models.table1_baselines.OMITTED_BASELINES says why).
+    unseen_only = [
+        {"label": "ST-Transformer (unified)", "name": "st_transformer_unified", "preset": preset},
+        {"label": "CNN-Transformer (unified)", "name": "cnn_transformer_unified", "preset": preset},
+        {"label": "FFCL (unified)", "name": "ffcl_unified", "preset": preset},
+        {"label": "BEIRA (unified)", "name": "beira_unified", "preset": preset},
+    ]
     ablations = [{**unebolt, "label": label, **copy.deepcopy(change)}
                  for label, change in TABLE1_ABLATIONS.items()]
     configs = {
         "intrascan": exp("intrascan", protocol="intrascan", split={"per_scan": True},
                          train=dict(intra_train), models=[dict(unebolt), *copy.deepcopy(baselines)]),
-        "unseen_subject": exp("unseen_subject", models=[dict(unebolt), *copy.deepcopy(baselines)]),
+        "unseen_subject": exp("unseen_subject", models=[
+            dict(unebolt), *copy.deepcopy(baselines), *copy.deepcopy(unseen_only)]),
         "table1_ablations": exp("table1_ablations", models=[dict(unebolt), *ablations]),
     }
     for p in (64, 128, 256):
         configs[f"rois_{p}"] = exp(f"rois_{p}", data={**data, "n_rois": p}, models=[dict(unebolt)])
-    pretrained = str(Path(out_dir) / "transfer_pretrain" / "models" / "UnEBOLT")
+    pretrained = str(Path(out_dir) / tag("transfer_pretrain") / "models" / "UnEBOLT")
     task_data = {**data, "condition": "task"}
     configs["transfer_pretrain"] = exp("transfer_pretrain", channels="shared23", models=[dict(unebolt)])
     configs["transfer_task"] = exp(
         "transfer_task", data=task_data, channels="shared23",
+        split={"kind": "scans", "counts": [9, 3, 4]},  # the paper's 9/3/4 task scans
         models=[{"label": "Zero-shot", "name": "unebolt", "init_from": pretrained, "fit": False},
                 {"label": "Fine-tune", "name": "unebolt", "init_from": pretrained},
                 {"label": "From scratch", "name": "unebolt", "preset": preset}])

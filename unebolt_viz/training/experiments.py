@@ -6,20 +6,27 @@ An experiment is a dict (or a YAML file) with these keys::
     out_dir: results                  # results go to <out_dir>/<name>/
     protocol: cross_subject           # or "intrascan"
     data:                             # where the ScanPairs come from
-      source: simulated               # "simulated" (the embedded cohort) or "bids"
+      source: simulated               # "simulated" (the embedded cohort), "bids" or
+                                      #   "neurobolt_public" (the published NeuroBOLT data)
       preset: teaching                # simulated: tiny / teaching / paper; any simulator
       seed: 0                         #   parameter may be added (n_volumes, coupling, ...)
       n_rois: 64                      # simulated: embedded atlas size (P = 64 / 128 / 256)
       condition: rest                 # simulated: rest or task
       # bids: path, task, highpass, atlas_rois (ROI table), bold_entities
+      # neurobolt_public: path, allow_pickle (first read only), scans, highpass
     split:                            # cross_subject: which scans train / val / test
-      kind: subject                   # "subject" (ratios, seed), "table" (path),
-      ratios: [3, 1, 1]               #   "kfold" (n_splits, fold, seed), "loso" (subject)
-      seed: 0
+      kind: auto                      # "auto" (default: "paper" for the NeuroBOLT scans,
+                                      #   else "subject"), "paper" (the 18/5/6 table),
+                                      #   "subject" (ratios [3, 1, 1], seed), "scans" (counts
+                                      #   [9, 3, 4], seed), "table" (path), "kfold"
+                                      #   (n_splits, fold, seed), "loso" (subject)
     # intrascan instead: split: {ratios: [0.8, 0.1, 0.1], gap_seconds: 20, per_scan: true,
     #                            scans: [...]}  (per_scan: one model per scan, as in the paper)
     channels: null                    # null (the data's, in the paper's order when possible),
                                       #   "shared23" or an explicit list
+    labram_checkpoint: labram-base.pth    # pretrained LaBraM weights for every model with a
+                                      #   LaBraM branch (a model entry's own key wins; null:
+                                      #   random initialisation)
     train: {epochs: 20, batch_size: 64}   # TrainConfig fields shared by the torch models
     models:
       - {label: UnEBOLT, name: unebolt, preset: compact}
@@ -30,9 +37,18 @@ An experiment is a dict (or a YAML file) with these keys::
       - {label: Zero-shot, name: unebolt, init_from: results/pretrain/models/UnEBOLT,
          fit: false}
     densities: [0.25, 0.5]
+    references: false                 # true: add reference rows (training-set mean, time-
+                                      #   shuffled predictions) and oracle rows (true global
+                                      #   signal, noise ceiling) to metrics.nc / summary.csv
 
 For every model the runner trains (or loads, ``init_from``; ``fit: false`` evaluates it as it
-is), predicts the test scans and computes the metrics. Under ``<out_dir>/<name>/`` it writes:
+is), predicts the test scans and computes the metrics. Each model trains on its own objective
+and is selected on the validation scans only: UnEBOLT (and its ablations) on the
+multi-objective loss, the baselines on MSE (``default_loss`` of the model class); a ``train:
+{loss: ..., select_on: ...}`` in the config or a model entry says otherwise. ``results.json``,
+the metrics and predictions files' attributes and ``summary.csv`` record the loss, the
+selection score and whether the LaBraM branch was pretrained (with the weights file's sha256).
+Under ``<out_dir>/<name>/`` it writes:
 
 ``config.json`` (the resolved config), ``split.csv`` (scan, subject, split),
 ``models/<label>.safetensors`` + ``.json`` (the selected weights), ``runs/<label>/`` (the
@@ -107,8 +123,9 @@ def _file_label(label: str) -> str:
 # one model
 
 
-def _torch_model(entry: Mapping[str, Any], n_outputs: int, ch_names: Sequence[str]) -> Any:
-    from ..models import build_model, load_model
+def _torch_model(entry: Mapping[str, Any], n_outputs: int, ch_names: Sequence[str],
+                 labram_checkpoint: Any = None) -> Any:
+    from ..models import build_model, load_labram_checkpoint, load_model
 
     if entry.get("init_from"):
         model = load_model(entry["init_from"])
@@ -120,9 +137,17 @@ def _torch_model(entry: Mapping[str, Any], n_outputs: int, ch_names: Sequence[st
                 f"{entry['init_from']} reads the channels {list(model.ch_names)}, the experiment "
                 f"{list(ch_names)}; set the experiment's channels to the model's.")
         return model.train()
-    return build_model(entry["name"], n_outputs=n_outputs, ch_names=ch_names,
-                       preset=entry.get("preset", "compact"), seed=entry.get("seed", 0),
-                       **entry.get("overrides", {}))
+    model = build_model(entry["name"], n_outputs=n_outputs, ch_names=ch_names,
+                        preset=entry.get("preset", "compact"), seed=entry.get("seed", 0),
+                        **entry.get("overrides", {}))
+    checkpoint = entry.get("labram_checkpoint", labram_checkpoint)
+    if checkpoint and getattr(model, "labram_init", None) is not None:
+        load_labram_checkpoint(model, checkpoint)
+    elif model.preset == "paper" and getattr(model, "labram_init", None) is not None:
+        warnings.warn(f"Model {entry['label']!r}: a paper-preset model whose LaBraM branch starts "
+                      "from random weights; the paper initialises it from pretrained LaBraM-base "
+                      "(give labram_checkpoint: labram-base.pth).", stacklevel=2)
+    return model
 
 
 def ridge_chunks(pairs: Iterable[Any], ch_names: Sequence[str], n_times: int = N_TIMES,
@@ -256,14 +281,16 @@ def _run_model(entry: dict[str, Any], cfg: ExperimentConfig, train: list, val: l
         model, info = fit_ridge(entry, ch_names, n_times, train, val)
         save_model(model, folder / "models" / label)
         return model, info
-    model = _torch_model(entry, n_outputs, ch_names)
-    info: dict[str, Any] = {"init_from": entry.get("init_from")}
+    model = _torch_model(entry, n_outputs, ch_names, cfg.get("labram_checkpoint"))
+    info: dict[str, Any] = {"init_from": entry.get("init_from"),
+                            "labram_init": getattr(model, "labram_init", None)}
     if entry.get("fit", True) is not False:
         settings = {**cfg["train"], **entry.get("train", {})}
         trainer = Trainer(model, TrainConfig.from_dict(settings), out_dir=folder / "runs" / label)
         result = trainer.fit(train, val)
         info.update(best_epoch=result.best_epoch, best_score=result.best_score,
-                    select_on=result.select_on, steps=result.steps)
+                    loss=trainer.config.loss, select_on=result.select_on, steps=result.steps,
+                    precision=trainer.config.precision)
     save_model(model, folder / "models" / label)
     return model, info
 
@@ -296,7 +323,7 @@ def run_experiment(config: str | os.PathLike | Mapping[str, Any], overwrite: boo
     folder.mkdir(parents=True, exist_ok=True)
     with atomic_path(folder / "config.json") as tmp:
         tmp.write_text(json.dumps(cfg, indent=2, default=str))
-    pairs, design, cohort = load_pairs(cfg["data"])
+    pairs, design, cohort = load_pairs(cfg["data"], cfg["protocol"])
     ch_names = resolve_channels(cfg["channels"], pairs)
     n_outputs = int(pairs[0].bold.sizes["roi"])
     jobs, split_table, test_scans = experiment_jobs(cfg, pairs, design)
@@ -304,7 +331,9 @@ def run_experiment(config: str | os.PathLike | Mapping[str, Any], overwrite: boo
 
     data_source = pairs[0].data_source
     all_metrics, summaries, record = [], [], {"name": cfg["name"], "data_source": data_source,
-                                              "protocol": cfg["protocol"], "models": {}}
+                                              "protocol": cfg["protocol"],
+                                              "split": split_table.attrs.get("split", "intrascan"),
+                                              "models": {}}
     for entry in cfg["models"]:
         label = entry["label"]
         metrics_path = folder / "metrics" / f"{_file_label(label)}.nc"
@@ -312,8 +341,11 @@ def run_experiment(config: str | os.PathLike | Mapping[str, Any], overwrite: boo
                                        overwrite)
         all_metrics.append(metrics)
         table = summary_table(metrics)
-        summaries.append(table.loc[["Mean(std)"]].rename(index={"Mean(std)": label}))
+        training = {k: metrics.attrs.get(k, "") for k in _TRAINING_ATTRS}
+        summaries.append(table.loc[["Mean(std)"]].rename(index={"Mean(std)": label})
+                         .assign(**training))
         record["models"][label] = {
+            **{k: json.loads(v) if k == "labram_init" and v else v for k, v in training.items()},
             "metrics": str(metrics_path.relative_to(folder)),
             "mean": {k: float(metrics[k].mean()) for k in ("tcorr", "pixcorr", "conn_mse")},
             "f1_mean": {f"{float(d):g}": float(metrics["f1"].sel(density=d).mean())
@@ -325,6 +357,10 @@ def run_experiment(config: str | os.PathLike | Mapping[str, Any], overwrite: boo
                   f"({data_source} data)", flush=True)
 
     combined = _write_tables(cfg, all_metrics, summaries, data_source)
+    if cfg.get("references"):  # reference / oracle rows (unebolt_viz.metrics.reference)
+        from .experiment_references import add_reference_rows
+
+        combined, record["references"] = add_reference_rows(cfg, combined, jobs, cohort, test_scans)
     if cohort is not None:
         record["noise_ceiling_mean"] = _write_noise_ceiling(cohort, test_scans, data_source, folder)
     with atomic_path(folder / "results.json") as tmp:
@@ -347,13 +383,31 @@ def _model_metrics(entry: dict[str, Any], cfg: ExperimentConfig, jobs: list[Job]
         model, run_info = _run_model(entry, cfg, train, val, test, n_outputs, ch_names, tag)
         info[tag or "run"] = run_info
         preds.append(predict(model, test, model_name=label,
-                             attrs={"experiment": cfg["name"], "protocol": cfg["protocol"]}))
+                             attrs={"experiment": cfg["name"], "protocol": cfg["protocol"],
+                                    **_training_attrs(entry, run_info)}))
     pred = preds[0] if len(preds) == 1 else xr.concat(preds, dim="time", combine_attrs="override")
     save(pred, folder / "predictions" / f"{_file_label(label)}.nc")
     metrics = evaluate(pred, densities=cfg["densities"])
     metrics.attrs["model"] = label
+    metrics.attrs.update(_training_attrs(entry, next(iter(info.values()))))
     save(metrics, metrics_path)
     return metrics, info
+
+
+#: What the metrics of a model record about its training (attributes; summary.csv columns).
+_TRAINING_ATTRS = ("train_loss", "select_on", "labram_init")
+
+
+def _training_attrs(entry: Mapping[str, Any], run: Mapping[str, Any]) -> dict[str, str]:
+    """The objective, selection score and LaBraM initialisation of a run, as text attributes."""
+    if entry["name"] == "ridge":
+        return {"train_loss": "ridge (least squares)",
+                "select_on": "val_r (alpha)" if run.get("val_r_by_alpha") else "none",
+                "labram_init": ""}
+    init = run.get("labram_init")
+    return {"train_loss": str(run.get("loss", "none (not trained)")),
+            "select_on": str(run.get("select_on", "none (not trained)")),
+            "labram_init": json.dumps(init, sort_keys=True) if init is not None else ""}
 
 
 def _write_tables(cfg: ExperimentConfig, all_metrics: list[xr.Dataset],

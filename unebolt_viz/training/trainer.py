@@ -10,12 +10,12 @@ Recipe (NeuroBOLT's code and UnEBOLT paper section 3.1; every value is a field o
 - batches of ``batch_size`` consecutive TRs of one scan in time order (for the temporal
   correlation loss), the order of the batches shuffled each epoch
   (:class:`~unebolt_viz.training.datasets.ConsecutiveBatchSampler`);
-- UnEBOLT's multi-objective loss (:class:`unebolt_viz.models.MultiObjectiveLoss`, or one of its
-  ablations);
-- model selection on the validation set (``select_on``: the validation loss by default).
+- the model's own objective unless ``loss`` says otherwise: UnEBOLT's multi-objective loss
+  (:class:`unebolt_viz.models.MultiObjectiveLoss`), MSE for the baselines (``default_loss``);
+- selection on the validation set only (UnEBOLT: validation loss; baselines: validation MSE).
 
-On a GPU the forward pass runs under bf16 autocast and can be compiled (``compile=True``); CPUs
-run fp32. Gradient accumulation, gradient clipping, ``DistributedDataParallel`` under
+On a GPU the forward pass runs under bf16 autocast (fp32 for "paper"-preset models unless
+``precision="bf16"``) and can be compiled (``compile=True``); CPUs run fp32. Gradient accumulation, gradient clipping, ``DistributedDataParallel`` under
 ``torchrun`` (:mod:`unebolt_viz.training.distributed`), a tqdm progress bar, a per-epoch CSV log
 (``log.csv``) and optional TensorBoard are built in.
 
@@ -129,7 +129,8 @@ class Trainer:
                 "(fit a RidgeBaseline with its own .fit)."
             )
         self.model = model
-        self.config = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
+        config = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
+        self.config = config.for_model(model)  # the model's loss, selection score, precision
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.callbacks = list(callbacks)
         self.history: list[dict[str, Any]] = []

@@ -2,6 +2,7 @@ __all__ = [
     "PROVENANCE_LABELS",
     "atlas_3d",
     "atlas_explorer",
+    "best_scan_per_network",
     "connectome_3d",
     "coupling_explorer",
     "decimate_mesh",
@@ -22,6 +23,7 @@ __all__ = [
     "plot_fc_comparison",
     "plot_network_r",
     "plot_network_timeseries",
+    "plot_roi_specific_comparison",
     "plot_roi_pair",
     "plot_scan_bars",
     "plot_surface_r",
@@ -35,6 +37,7 @@ from ._style import PROVENANCE_LABELS, provenance
 from .curves import plot_density_curves
 from .distributions import network_groups, plot_network_r, plot_scan_bars
 from .fc import fc_blocks, fc_order, ordered_matrix, plot_fc, plot_fc_comparison
+from .fig2a import plot_roi_specific_comparison
 from .interactive import (
     atlas_3d,
     atlas_explorer,
@@ -49,4 +52,10 @@ from .interactive import (
     surface_r_3d,
 )
 from .surface import decimate_mesh, plot_surface_r
-from .timeseries import minmax_decimate, plot_network_timeseries, plot_roi_pair, select_scan
+from .timeseries import (
+    best_scan_per_network,
+    minmax_decimate,
+    plot_network_timeseries,
+    plot_roi_pair,
+    select_scan,
+)

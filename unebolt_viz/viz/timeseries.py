@@ -4,6 +4,10 @@ Network signals are the mean of a network's ROIs at each time point, as given by
 (``pred.unebolt.network_means(var)``); their accuracy (R per network) comes from
 :func:`unebolt_viz.metrics.network_r` and is only written in the titles here.
 
+Fig. 3b of the UnEBOLT paper shows, for each network, the unseen scan where that network is
+best predicted: ``plot_network_timeseries(pred, "best", network_r=...)`` draws each panel from
+its own scan, the argmax over scans of the network's R (:func:`best_scan_per_network`).
+
 Static figures draw every sample. The helpers that choose what is drawn (:func:`select_scan`,
 :func:`networks_shown`, :func:`roi_index`, :func:`network_r_of`) are shared with the
 interactive twins of :mod:`unebolt_viz.app`, which decimate long series for the browser with
@@ -25,6 +29,7 @@ from ._style import network_color, network_short, titled
 __all__ = [
     "minmax_decimate",
     "select_scan",
+    "best_scan_per_network",
     "networks_shown",
     "network_r_of",
     "roi_index",
@@ -141,6 +146,66 @@ def networks_shown(pred: xr.Dataset, networks: Sequence[str] | None) -> list[str
     return chosen
 
 
+def best_scan_per_network(network_r: xr.DataArray,
+                          networks: Sequence[str] | None = None) -> dict[str, str]:
+    """For each network, the scan where it is best predicted (the argmax of its R over scans).
+
+    Parameters
+    ----------
+    network_r : xarray.DataArray
+        From :func:`unebolt_viz.metrics.network_r`, dims ``(scan, network)``.
+    networks : sequence of str, optional
+        Networks to report (default: all of ``network_r``, in its order).
+
+    Returns
+    -------
+    dict
+        ``{network: scan}``. NaN values are skipped; ties go to the first scan.
+
+    Raises
+    ------
+    ValueError
+        If ``network_r`` has no ``scan`` dimension, a network is missing or all its values
+        are NaN.
+    """
+    if "scan" not in network_r.dims or "network" not in network_r.dims:
+        raise ValueError("best_scan_per_network needs network_r with dims (scan, network), as "
+                         f"unebolt_viz.metrics.network_r returns; got {network_r.dims}.")
+    have = list(map(str, network_r.network.values))
+    chosen = have if networks is None else list(networks)
+    missing = [n for n in chosen if n not in have]
+    if missing:
+        raise ValueError(f"network_r has no values for {missing}; it has {have}.")
+    scans = network_r.scan.values.astype(str)
+    out = {}
+    for net in chosen:
+        values = np.asarray(network_r.sel(network=net).transpose("scan").values, dtype=float)
+        if np.all(np.isnan(values)):
+            raise ValueError(f"Network {net!r} has no finite R in any scan.")
+        out[net] = str(scans[int(np.nanargmax(values))])
+    return out
+
+
+def _panel_scans(pred: xr.Dataset, scan: str | None, chosen: list[str] | None,
+                 network_r: xr.DataArray | None) -> tuple[list[str], dict[str, str]]:
+    """The networks drawn and the scan of each panel (one scan, or the best one per network)."""
+    if scan != "best":
+        one = select_scan(pred, scan)
+        name = str(one.scan.values[0])
+        nets = networks_shown(one, chosen)
+        return nets, {net: name for net in nets}
+    if network_r is None or "scan" not in network_r.dims:
+        raise ValueError('scan="best" draws each network from the scan where its R is highest: '
+                         "pass network_r=unebolt_viz.metrics.network_r(pred) (with its scan "
+                         "dimension).")
+    nets = networks_shown(pred, chosen)
+    present = set(map(str, pred.scan.values))
+    r = network_r.sel(scan=[s for s in map(str, network_r.scan.values) if s in present])
+    if r.sizes["scan"] == 0:
+        raise ValueError("network_r shares no scan with the predictions; compute it from them.")
+    return nets, best_scan_per_network(r, nets)
+
+
 def plot_network_timeseries(
     pred: xr.Dataset,
     scan: str | None = None,
@@ -150,14 +215,16 @@ def plot_network_timeseries(
     ncols: int = 2,
     title: str | None = None,
 ):
-    """True vs predicted network signals of one scan, one panel per network (Fig. 3b).
+    """True vs predicted network signals, one panel per network (Fig. 3b).
 
     Parameters
     ----------
     pred : xarray.Dataset
         A predictions Dataset.
     scan : str, optional
-        Which scan (required when ``pred`` holds several).
+        Which scan (required when ``pred`` holds several), or ``"best"``: each network drawn
+        from the scan where it is best predicted, as the paper's Fig. 3b does (needs
+        ``network_r``; the scan is named in each panel title).
     networks : sequence of str, optional
         Networks to draw (default: all present, canonical order).
     network_r : xarray.DataArray, optional
@@ -170,32 +237,36 @@ def plot_network_timeseries(
     Returns
     -------
     matplotlib.figure.Figure
+        ``fig.panel_scans`` holds the ``{network: scan}`` drawn.
     """
     import matplotlib.pyplot as plt
 
-    one = select_scan(pred, scan)
-    scan = str(one.scan.values[0])
-    chosen = networks_shown(one, networks)
-    true = one.unebolt.network_means("true", chosen)
-    est = one.unebolt.network_means("pred", chosen)
-    t = one.time.values
+    chosen, panel_scans = _panel_scans(pred, scan, networks, network_r)
     nrows = int(np.ceil(len(chosen) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 1.7 * nrows + 0.6),
-                             sharex=True, layout="constrained", squeeze=False)
+                             sharex=scan != "best", layout="constrained", squeeze=False)
     for ax, net in zip(axes.flat, chosen):
-        ax.plot(t, true.sel(network=net).values, color=TRUE_COLOR, lw=1.0, label="true")
-        ax.plot(t, est.sel(network=net).values, color=network_color(net), lw=1.2,
-                label="predicted")
-        r = network_r_of(network_r, scan, net)
-        ax.set_title(network_short(net) + ("" if r is None else f"  (R = {r:.2f})"), fontsize=9)
+        one = select_scan(pred, panel_scans[net])
+        t = one.time.values
+        ax.plot(t, one.unebolt.network_means("true", [net]).sel(network=net).values,
+                color=TRUE_COLOR, lw=1.0, label="true")
+        ax.plot(t, one.unebolt.network_means("pred", [net]).sel(network=net).values,
+                color=network_color(net), lw=1.2, label="predicted")
+        r = network_r_of(network_r, panel_scans[net], net)
+        where = f", {panel_scans[net]}" if scan == "best" else ""
+        ax.set_title(network_short(net) + where + ("" if r is None else f"  (R = {r:.2f})"),
+                     fontsize=9)
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(chosen):]:
         ax.set_axis_off()
     for ax in axes[-1]:
         ax.set_xlabel("time (s)", fontsize=8)
     axes.flat[0].legend(fontsize=7, frameon=False, loc="upper right")
-    fig.suptitle(titled(title or f"Network signals, true vs predicted, {scan}", pred),
-                 fontsize=10)
+    default = ("Network signals, true vs predicted, best-predicted scan per network"
+               if scan == "best" else
+               f"Network signals, true vs predicted, {next(iter(panel_scans.values()))}")
+    fig.suptitle(titled(title or default, pred), fontsize=10)
+    fig.panel_scans = dict(panel_scans)
     return fig
 
 

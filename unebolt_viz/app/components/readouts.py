@@ -97,6 +97,33 @@ def selection_html(res: Results, scan: str, roi_a: int, roi_b: int) -> str:
     return text + "</span>"
 
 
+#: Row labels of the reference points computed from the predictions shown.
+SHUFFLED_ROW = "{model}, time-shuffled (reference)"
+GLOBAL_ORACLE_ROW = "oracle: true global signal in every ROI"
+
+
+def _computed_references(shown: Results, scan: str, density: float,
+                         f1_col: str) -> list[dict[str, Any]]:
+    """The time-shuffled prediction and the global-signal oracle of one scan, as table rows."""
+    if shown.pred is None:
+        return []
+    from ...metrics import evaluate
+    from ...metrics.reference import global_signal_oracle, time_shuffled
+
+    one = shown.pred.isel(time=np.flatnonzero(shown.pred.scan.values.astype(str) == scan))
+    if one.sizes["time"] < 3:
+        return []
+    rows = []
+    for name, ref, role in (
+            (SHUFFLED_ROW.format(model=model_label(shown.model)), time_shuffled(one), "reference"),
+            (GLOBAL_ORACLE_ROW, global_signal_oracle(one), "oracle")):
+        m = evaluate(ref, densities=[float(density)]).isel(scan=0)
+        rows.append({"row": name, "Tcorr": float(m["tcorr"]), "Pixcorr": float(m["pixcorr"]),
+                     "ConnMSE": float(m["conn_mse"]), f1_col: float(m["f1"].values[0]),
+                     "role": role})
+    return rows
+
+
 def metrics_table(shown: Results, scan: str, density: float,
                   others: Mapping[str, Results] | None = None) -> pd.DataFrame:
     """The metrics of one scan for the model shown, with reference rows where they exist.
@@ -117,8 +144,11 @@ def metrics_table(shown: Results, scan: str, density: float,
     -------
     pandas.DataFrame
         One row per model (``role`` "shown" or "reference"), plus "chance" (F1 of randomly
-        kept edges equals the density) and "noise ceiling" (mean over ROIs of the best
-        achievable r) when the source provides it. Columns ``Tcorr``, ``Pixcorr``,
+        kept edges equals the density), the model's prediction time-shuffled within the scan
+        (Tcorr at chance, FC unchanged) and, with ``role`` "oracle" (they read the true
+        data), the true global signal copied to every ROI and the "noise ceiling" (mean over
+        ROIs of the best achievable r) when the source provides it
+        (:mod:`unebolt_viz.metrics.reference`). Columns ``Tcorr``, ``Pixcorr``,
         ``ConnMSE``, ``F1@<density>``, ``role``, ``data_source``.
     """
     f1_col = f"F1@{density:.2f}"
@@ -142,7 +172,8 @@ def metrics_table(shown: Results, scan: str, density: float,
     ceiling = shown.noise_ceiling
     if ceiling is not None and scan in set(map(str, ceiling.scan.values)):
         rows.append({"row": "noise ceiling (best achievable mean ROI r)",
-                     "Tcorr": float(ceiling.sel(scan=scan).mean()), "role": "reference"})
+                     "Tcorr": float(ceiling.sel(scan=scan).mean()), "role": "oracle"})
+    rows.extend(_computed_references(shown, scan, density, f1_col))
     table = pd.DataFrame(rows, columns=["row", "Tcorr", "Pixcorr", "ConnMSE", f1_col, "role"])
     table["data_source"] = shown.data_source
     return table.set_index("row")
