@@ -20,6 +20,7 @@ __all__ = [
     "load_atlas",
     "load_manifest",
     "load_model",
+    "load_neurobolt_public",
     "load_neurobolt_rest",
     "load_pretrained",
     "load_scan_pair",
@@ -72,7 +73,7 @@ from .data import (
     save,
     validate,
 )
-from .datasets import fetch, load_manifest, load_neurobolt_rest
+from .datasets import fetch, load_manifest, load_neurobolt_public, load_neurobolt_rest
 from .io import find_bids_runs, load_scan_pair
 from .metrics import evaluate
 from .models import build_model, load_model, load_pretrained, pretrained, save_model
