@@ -144,3 +144,18 @@ def test_predictions_accessor_needs_var(tiny_bold):
         pred.unebolt.fc()
     np.testing.assert_allclose(pred.unebolt.fc("pred").values,
                                np.corrcoef(tiny_bold.values[::-1].T), atol=1e-12)
+
+
+def test_pearson_fc_treats_rounding_residue_as_constant():
+    from unebolt_viz.data.accessor import pearson_fc
+
+    rng = np.random.default_rng(0)
+    series = rng.standard_normal((200, 3))
+    # A column that is constant up to rounding: its mean subtracted leaves ~1e-17 residues,
+    # which a plain Pearson r would blow up into spurious correlations of any size.
+    residue = np.full(200, 0.1) + np.tile([0.0, 1e-17], 100)
+    values = np.column_stack([series, residue])
+    fc = pearson_fc(values)
+    np.testing.assert_array_equal(fc[3, :3], 0.0)
+    np.testing.assert_array_equal(fc[:3, 3], 0.0)
+    np.testing.assert_allclose(fc[:3, :3], np.corrcoef(series.T), atol=1e-12)

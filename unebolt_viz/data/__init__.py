@@ -2,7 +2,9 @@
 
 EEG windows ``(window, channel, time)``, ROI time series ``(time, roi)``, predictions (``true``
 and ``pred`` side by side) and FC matrices ``(roi, roi2)``, with ROI names and Yeo-7 networks as
-coordinates and their data source (simulated, semi-synthetic or real) in ``attrs``. Reading
+coordinates and their data source (simulated, semi-synthetic or real) in ``attrs``.
+Whole BOLD volumes ``(time, x, y, z)`` with an affine and a brain mask are the
+``bold_volumes`` container of :mod:`unebolt_viz.data.volumes`. Reading
 recordings from files is :mod:`unebolt_viz.io`; this package only holds and checks the data.
 """
 
@@ -25,6 +27,13 @@ from .containers import (
 )
 from .identity import AtlasMismatchError, atlas_record, check_same_atlas, roi_fingerprint
 from .netcdf import DataFileError, DataFileNotFoundError, load, save
+from .volumes import (
+    bold_volumes,
+    load_volumes,
+    open_volumes,
+    save_volumes,
+    validate_volumes,
+)
 
 __all__ = [
     "DataFileError",
@@ -34,18 +43,23 @@ __all__ = [
     "KINDS",
     "InvalidDataError",
     "atlas_record",
+    "bold_volumes",
     "check_same_atlas",
     "eeg_windows",
     "fc_matrix",
     "load",
+    "load_volumes",
+    "open_volumes",
     "predictions",
     "roi_fingerprint",
     "roi_timeseries",
     "save",
+    "save_volumes",
     "validate",
     "validate_eeg_windows",
     "validate_fc",
     "validate_predictions",
     "validate_roi_timeseries",
+    "validate_volumes",
 ]
 

@@ -32,8 +32,13 @@ def pearson_fc(values: np.ndarray) -> np.ndarray:
     x = np.asarray(values, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 2:
         raise InvalidDataError(f"FC needs a (time, roi) array with at least 2 time points; got {x.shape}.")
+    # Rounding leaves ~1e-17 residues in a constant column (e.g. a mean predictor computed in
+    # float64): below 1e-10 of the column's own magnitude it counts as constant, as in the
+    # temporal metrics.
+    floor = (1e-10 * np.abs(x).max(axis=0)) ** 2 * x.shape[0]
     x = x - x.mean(axis=0)
-    norm = np.sqrt((x * x).sum(axis=0))
+    sum_sq = (x * x).sum(axis=0)
+    norm = np.sqrt(np.where(sum_sq > floor, sum_sq, 0.0))
     safe = np.where(norm > 0, norm, 1.0)
     z = x / safe
     r = z.T @ z

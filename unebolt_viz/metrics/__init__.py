@@ -44,10 +44,20 @@ breaking the tables.
 Scan summaries follow the paper's tables: ``Mean(std)`` across scans with the sample standard
 deviation (``ddof=1``). Paired tests across scans are Student's paired t-tests
 (:func:`scipy.stats.ttest_rel`).
+
+Reference points (:mod:`unebolt_viz.metrics.reference`): the training-set mean, a
+time-shuffled prediction and, labelled as oracles, the true global signal in every ROI
+and the simulator's noise ceiling, scored like the models to put their numbers in context.
+
+Volumes (:mod:`unebolt_viz.metrics.volumetric`, :mod:`unebolt_viz.metrics.bridge`): SSIM and
+PSNR of predicted fMRI volumes as E2fNet and Spec2VolCAMU-Net define them (PyTorch only inside
+the loss functions, imported when called), and the bridge that averages predicted volumes
+within atlas regions into a predictions Dataset, so volumetric models get the metrics above.
 """
 
 from __future__ import annotations
 
+from .bridge import model_output_to_volumes, roi_series, roi_series_nilearn, volume_predictions
 from .connectivity import (
     DEFAULT_DENSITIES,
     conn_mse,
@@ -61,8 +71,18 @@ from .connectivity import (
     upper_triangle,
 )
 from .evaluation import evaluate, summary_table
+from .reference import (
+    REFERENCE_LABELS,
+    global_signal_oracle,
+    mean_predictor,
+    noise_ceiling_metrics,
+    reference_metrics,
+    time_shuffled,
+    training_mean,
+)
 from .statistics import paired_ttest
 from .temporal import network_r, temporal_r
+from .volumetric import psnr, ssim, ssim_torch, volumetric_loss
 
 __all__ = [
     "DEFAULT_DENSITIES",
@@ -80,4 +100,19 @@ __all__ = [
     "evaluate",
     "summary_table",
     "paired_ttest",
+    "REFERENCE_LABELS",
+    "training_mean",
+    "mean_predictor",
+    "time_shuffled",
+    "global_signal_oracle",
+    "noise_ceiling_metrics",
+    "reference_metrics",
+    "ssim",
+    "psnr",
+    "ssim_torch",
+    "volumetric_loss",
+    "model_output_to_volumes",
+    "roi_series",
+    "roi_series_nilearn",
+    "volume_predictions",
 ]
