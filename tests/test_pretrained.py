@@ -11,7 +11,6 @@ import pytest
 import unebolt_viz as uv
 from unebolt_viz.models.pretrained import PRETRAINED_DIR, PretrainedModelError
 
-
 EIGHT = ["unebolt-embedded-p64", "unebolt-embedded-p128", "unebolt-embedded-p256",
          "ridge-embedded-p64", "ridge-embedded-p128", "ridge-embedded-p256",
          "unebolt-difumo64-semisynthetic", "ridge-difumo64-semisynthetic"]

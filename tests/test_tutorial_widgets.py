@@ -260,3 +260,35 @@ def test_06_model_comparison_switches_models_and_metric(shipped):
     box.children[0].value, box.children[1].value = b, a
     assert box.result["difference"] == pytest.approx(-expected)
     assert list(box.result["table"].columns) == [b, a]
+
+
+# ---------------------------------------------------------------------------------------------
+# 07: volumetric peers
+
+
+def test_07_volume_slice_explorer_shows_the_chosen_slice():
+    from unebolt_viz.data.volumes import bold_volumes
+    from unebolt_viz.metrics.volumetric import psnr, ssim
+
+    rng = np.random.default_rng(0)
+    shape = (20, 16, 5)
+    true = bold_volumes(rng.standard_normal((6, *shape)) * 3 + 1, np.eye(4), None, 2.0,
+                        scan="sub01-scan01", subject="sub01", data_source="simulated")
+    pred = true.copy(data=rng.uniform(0, 1, true.shape))
+    box = ia.volume_slice_explorer(true, pred, z=2)
+    z_slider, volume_slider = box.children[0], box.children[1]
+    assert box.result["z"] == 2 and box.result["volume"] == 0
+    z_slider.value, volume_slider.value = 4, 3
+    v = true.values[3]
+    scaled = (v - v.min()) / (v.max() - v.min())         # out of [0, 1]: min-max scaled
+    np.testing.assert_allclose(box.result["true"], scaled[:, :, 4].T)
+    np.testing.assert_allclose(box.result["pred"], pred.values[3][:, :, 4].T)  # in [0, 1]: as is
+    np.testing.assert_allclose(box.result["diff"], (pred.values[3] - scaled)[:, :, 4].T)
+    a, b = np.moveaxis(scaled, -1, 0), np.moveaxis(pred.values[3], -1, 0)
+    assert box.result["ssim"] == pytest.approx(ssim(a, b), abs=1e-12)
+    assert box.result["psnr"] == pytest.approx(psnr(a, b), abs=1e-12)
+    assert "slice z = 4 of 5" in box.summary.value and "simulated" in box.summary.value
+    z_slider.value = 0
+    assert not np.allclose(box.result["true"], scaled[:, :, 4].T)
+    np.testing.assert_allclose(box.result["true"], scaled[:, :, 0].T)
+    plt.close("all")

@@ -44,6 +44,7 @@ from .components.views import (
     other_models,
     surface_view,
 )
+from .components.volumes import VOLUMES_TAB, sync_volumes_tab, volumes_view
 from .sources import (
     OutsideDataDirError,
     app_data_dir,
@@ -136,7 +137,9 @@ class FCExplorer(pn.viewable.Viewer):
         self._pair_pane = pn.pane.Bokeh(css_classes=["roi-pair"], sizing_mode="stretch_width")
         self._metrics_pane = pn.pane.DataFrame(css_classes=["metrics-table"],
                                                sizing_mode="stretch_width")
-        self._tab_panes = {name: pn.Column(sizing_mode="stretch_width") for name in TAB_NAMES[1:]}
+        # The volumes tab follows the fixed ones, present only when the source holds volumes.
+        self._tab_panes = {name: pn.Column(sizing_mode="stretch_width")
+                           for name in (*TAB_NAMES[1:], VOLUMES_TAB)}
 
     def _build_widgets(self) -> None:
         self._file_input = pn.widgets.TextInput(
@@ -193,7 +196,7 @@ class FCExplorer(pn.viewable.Viewer):
         """Drop this session's figures and data references (its browser tab closed)."""
         self.results = None
         self.fc_true_plot = self.fc_pred_plot = self.fc_diff_plot = self.pair_plot = None
-        self._curve_marker = None
+        self._curve_marker = self.volume_slices = None
         for pane in (self._fc_true_pane, self._fc_pred_pane, self._fc_diff_pane,
                      self._pair_pane, self._curve_pane):
             pane.object = None
@@ -243,6 +246,7 @@ class FCExplorer(pn.viewable.Viewer):
             self.param.scan.objects = scans
             self.param.update(n_rois=n_rois, model=model,
                               scan=self.scan if self.scan in scans else scans[0])
+            sync_volumes_tab(self, len(TAB_NAMES))
             self._build_plots()
         finally:
             self._updating = False
@@ -398,8 +402,9 @@ class FCExplorer(pn.viewable.Viewer):
         """Draw the heavier tabs only when shown."""
         if self.results is None or not hasattr(self, "_tabs"):
             return
-        name = TAB_NAMES[self._tabs.active]
+        name = (*TAB_NAMES, VOLUMES_TAB)[self._tabs.active]
         views = {"Surface R": surface_view, "Network time series": network_view,
-                 "Connectome": connectome_view, "Compare models": compare_view}
+                 "Connectome": connectome_view, "Compare models": compare_view,
+                 VOLUMES_TAB: volumes_view}
         if name in views:
             self._tab_panes[name].objects = [views[name](self)]

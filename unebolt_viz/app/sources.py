@@ -45,6 +45,8 @@ __all__ = [
     "available_sources",
     "load_results",
     "file_atlas_name",
+    "volumes_beside",
+    "VOLUMES_ATTR",
     "OutsideDataDirError",
 ]
 
@@ -55,6 +57,10 @@ EMBEDDED_DIR = Path(__file__).resolve().parents[1] / "resources" / "embedded"
 #: Densities offered by the sparsity slider (and precomputed for the F1 curve).
 DENSITY_GRID: tuple[float, ...] = tuple(np.round(np.arange(1, 21) * 0.05, 2).tolist())
 RESULT_SUFFIXES = (".nc",)
+#: Attribute of a predictions file naming its volumes file (relative to the file's folder).
+VOLUMES_ATTR = "volumes_file"
+#: The volumes file looked for beside a predictions file that names none.
+VOLUMES_DEFAULT = "volumes.nc"
 #: The real source's name in the menu: real BOLD; its predictions come from simulated EEG.
 REAL_SOURCE_LABEL = "Real shared data (DiFuMo-64 BOLD, no EEG)"
 
@@ -99,7 +105,11 @@ def resolve_inside(path: str | os.PathLike, root: str | os.PathLike) -> Path:
 
 
 def list_results_files(root: str | os.PathLike | None = None, max_depth: int = 2) -> list[str]:
-    """Results files (``*.nc``) in the data directory, as paths relative to it."""
+    """Results files (``*.nc``) in the data directory, as paths relative to it.
+
+    ``volumes.nc`` files are left out: they hold the volumes of the results file beside them
+    (see :func:`volumes_beside`), shown in its volumes tab.
+    """
     root = Path(root).resolve() if root is not None else app_data_dir()
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -107,7 +117,9 @@ def list_results_files(root: str | os.PathLike | None = None, max_depth: int = 2
         if depth >= max_depth:
             dirnames[:] = []
         for name in filenames:
-            if name.endswith(RESULT_SUFFIXES) and not name.startswith("."):
+            # A volumes file is the companion of the results file beside it, not a source.
+            if name.endswith(RESULT_SUFFIXES) and not name.startswith(".") and \
+                    name != VOLUMES_DEFAULT:
                 full = Path(dirpath) / name
                 try:
                     resolve_inside(full, root)
@@ -337,6 +349,42 @@ def _noise_ceiling_beside(path: Path, root: Path, pred: xr.Dataset) -> xr.DataAr
             not scans & set(map(str, ceiling.scan.values)):
         return None
     return ceiling
+
+
+def volumes_beside(key: str, attrs: dict, data_dir: str | os.PathLike | None = None
+                   ) -> Path | None:
+    """The volumes file of a results file, when it holds volumes (None when it does not).
+
+    A results file ``file:<name>`` (a ROI predictions netCDF) holds volumes when its
+    attribute ``volumes_file`` names a netCDF beside it, or, naming none, when a
+    ``volumes.nc`` lies in its folder (the layout of
+    :func:`unebolt_viz.training.run_volumetric`: ``<model>/roi_predictions.nc`` beside
+    ``<model>/volumes.nc``). The volumes file holds the true and predicted volumes as two
+    ``bold_volumes`` variables, ``true`` and ``pred``. Other sources hold no volumes.
+
+    Raises
+    ------
+    OutsideDataDirError
+        When the named file resolves outside the data directory (it is never read).
+    FileNotFoundError
+        When the attribute names a file that is not there.
+    """
+    if not key.startswith("file:"):
+        return None
+    root = Path(data_dir).resolve() if data_dir is not None else app_data_dir()
+    path = resolve_inside(key[len("file:"):], root)
+    named = str(attrs.get(VOLUMES_ATTR, "")).strip()
+    if not named:
+        try:
+            return resolve_inside(path.parent / VOLUMES_DEFAULT, root)
+        except (OutsideDataDirError, FileNotFoundError):
+            return None
+    try:
+        return resolve_inside(path.parent / named, root)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{path.name} names the volumes file {named!r} (attribute {VOLUMES_ATTR!r}), "
+            f"which is not in {path.parent}; copy it there beside the results file.") from None
 
 
 def _evaluate(pred: xr.Dataset) -> xr.Dataset:

@@ -15,6 +15,7 @@ provenance in both):
 ``export``      figure (PNG, SVG), metrics (CSV) and predictions (netCDF) as bytes
 ``shared``      what all sessions of a server share (cached sources and images)
 ``views``       the explorer's heavier tabs, built when shown
+``volumes``     true | predicted | difference slices of a results file's volumes (Bokeh)
 
 Import them from :mod:`unebolt_viz.app`; Bokeh and Plotly are imported only when a figure is
 built, and this package imports none of its modules.

@@ -19,9 +19,14 @@ __all__ = [
     "network_trace",
     "network_trace_explorer",
     "roi_pair_traces",
+    "scaled_volume",
+    "slice_image",
     "strongest_edges",
     "surface_r_3d",
     "tap_to_rois",
+    "volume_scores",
+    "volume_slice",
+    "volume_slice_explorer",
 ]
 
 from .compute import (
@@ -37,6 +42,13 @@ from .compute import (
     strongest_edges,
 )
 from .figures import atlas_3d, connectome_3d, fc_tap_explorer, surface_r_3d, tap_to_rois
+from .volumes import (
+    scaled_volume,
+    slice_image,
+    volume_scores,
+    volume_slice,
+    volume_slice_explorer,
+)
 from .widgets import (
     atlas_explorer,
     coupling_explorer,
