@@ -92,13 +92,7 @@ def test_semisynthetic_validation_metrics_recomputed_from_real_bold(name, shared
                                                                  rel=1e-5, abs=1e-7)
 
 
-_P64_SHORT = pytest.mark.xfail(
-    strict=True, reason="known shortfall: the shipped P=64 UnEBOLT reaches 0.28 (0.24-0.32 per "
-                        "scan) after least-squares calibration; the bar is 0.3")
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_P64_SHORT) if n.endswith("p64") else n
-                                  for n in EIGHT if n.startswith("unebolt-embedded")])
+@pytest.mark.parametrize("name", [n for n in EIGHT if n.startswith("unebolt-embedded")])
 def test_shipped_unebolt_predictions_are_not_flat(name):
     """Median over ROIs of predicted std / true std, per test scan, is 0.3 or more on average.
 
