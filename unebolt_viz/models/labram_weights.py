@@ -141,9 +141,7 @@ def _read_file(path: Path) -> dict[str, torch.Tensor]:
         what = found.group(1) if found else str(err).strip().splitlines()[-1]
         raise _refuse(path, f"it holds a pickled Python object ({what}), which is never "
                       "unpickled here (unpickling can run code)",
-                      "If you trust the file, keep only its tensors once, e.g. python -c \"import "
-                      "torch; c = torch.load('IN', weights_only=False); torch.save({'model': "
-                      "c['model']}, 'OUT')\", and pass OUT.") from None
+                      _strip_fix(what)) from None
     if isinstance(payload, Mapping) and isinstance(payload.get("model"), Mapping):
         payload = payload["model"]
     elif not (isinstance(payload, Mapping) and payload
@@ -318,3 +316,17 @@ def save_labram_checkpoint(model_or_branch: nn.Module, path: str | os.PathLike) 
     with atomic_path(target) as tmp:
         torch.save(payload, tmp)
     return target
+
+
+def _strip_fix(what: str) -> str:
+    """How to keep only a file's tensors while allowing just the one named class to load."""
+    module, _, name = what.rpartition(".")
+    if not module or not name.isidentifier():
+        return ("Save the file's weights again as tensors only (a dict of tensors under "
+                "'model'), or as safetensors, and pass that file.")
+    return ("If you trust the file, keep only its tensors once, allowing just that class: "
+            f"python -c \"import torch, {module}; "
+            f"from torch.serialization import safe_globals; "
+            f"ctx = safe_globals([{module}.{name}]); ctx.__enter__(); "
+            "c = torch.load('IN', weights_only=True); torch.save({'model': c['model']}, 'OUT')\" "
+            "and pass OUT.")
