@@ -95,6 +95,13 @@ def _check_source(data_source: str) -> str:
     return data_source
 
 
+def _container_attrs(kind: str, data_source: str, attrs: Mapping[str, Any] | None,
+                     **fixed: Any) -> dict[str, Any]:
+    """A container's attributes: ``kind``, ``fixed``, the checked ``data_source``, then the
+    caller's ``attrs`` (which win on a clash)."""
+    return {"kind": kind, **fixed, "data_source": _check_source(data_source), **dict(attrs or {})}
+
+
 def _roi_coords_from(
     rois: Any, n_rois: int, suffix: str = "", dim: str = "roi"
 ) -> dict[str, tuple[str, np.ndarray]]:
@@ -254,8 +261,8 @@ def eeg_windows(
         dims=("window", "channel", "time"),
         coords=coords,
         name="eeg",
-        attrs={"kind": "eeg_windows", "sfreq": float(sfreq), "units": units,
-               "data_source": _check_source(data_source), **dict(attrs or {})},
+        attrs=_container_attrs("eeg_windows", data_source, attrs, sfreq=float(sfreq),
+                               units=units),
     )
     validate_eeg_windows(out)
     return out
@@ -313,8 +320,7 @@ def roi_timeseries(
         dims=("time", "roi"),
         coords=coords,
         name=name,
-        attrs={"kind": "roi_timeseries", "tr": float(tr),
-               "data_source": _check_source(data_source), **dict(attrs or {}),
+        attrs={**_container_attrs("roi_timeseries", data_source, attrs, tr=float(tr)),
                **_identity_attrs(rois, coords["roi"][1], attrs)},
     )
     validate_roi_timeseries(out)
@@ -393,7 +399,7 @@ def fc_matrix(
     coords = {**_roi_coords_from(rois, n), **_roi_coords_from(rois, n, suffix="2", dim="roi2")}
     out = xr.DataArray(
         matrix, dims=("roi", "roi2"), coords=coords, name=name,
-        attrs={"kind": "fc", "data_source": _check_source(data_source), **dict(attrs or {}),
+        attrs={**_container_attrs("fc", data_source, attrs),
                **_identity_attrs(rois, coords["roi"][1], attrs)},
     )
     validate_fc(out)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .containers import _check_source, _time_coords
+from .containers import _container_attrs, _time_coords
 from .netcdf import DataFileError, DataFileNotFoundError, load, save
 from .validation import (
     TIME_COORDS,
@@ -126,8 +126,8 @@ def bold_volumes(
     }
     out = xr.DataArray(
         data, dims=_DIMS, coords=coords, name=name,
-        attrs={"kind": VOLUME_KIND, "tr": float(tr), "units": str(units),
-               "data_source": _check_source(data_source), **dict(attrs or {}),
+        attrs={**_container_attrs(VOLUME_KIND, data_source, attrs, tr=float(tr),
+                                  units=str(units)),
                "affine": _affine_array(affine).ravel()},
     )
     validate_volumes(out)

@@ -16,17 +16,16 @@ from torch import nn
 
 from ..conventions import INPUT_SCALE_UV, N_TIMES, PAPER_CHANNELS, SFREQ
 from ..data.identity import check_provenance, provenance_config
+from ._mixin_common import ModelMixinCommon, check_overrides
 from .labram import MAX_PATCHES, PATCH_SIZE, labram_channel_rows
 from .presets import MODEL_NAMES, preset_hparams
 
 #: Parameter names (last component) of LaBraM's tokens and embedding tables.
 _EMBEDDING_PARAM_NAMES = frozenset({"cls_token", "pos_embed", "time_embed", "roi_lut"})
 _SPATIOTEMPORAL_PREFIX = "spatiotemporal"
-#: Every model class by its ``name``, filled as the classes are defined.
-_MODEL_CLASSES: dict[str, type[EEGModelMixin]] = {}
 
 
-class EEGModelMixin:
+class EEGModelMixin(ModelMixinCommon):
     """The constructor, attributes, config and optimiser groups of all torch models.
 
     A model class derives from ``EEGModelMixin`` and ``nn.Module`` (in that order), sets the
@@ -66,6 +65,7 @@ class EEGModelMixin:
     """
 
     name: ClassVar[str] = ""
+    _known_names: ClassVar[tuple[str, ...]] = MODEL_NAMES
     #: Training objective and selection score by default (TrainConfig ``loss`` / ``select_on``
     #: left unset): MSE and validation MSE, as the baselines' own code trains them; UnEBOLT
     #: overrides both with its multi-objective loss.
@@ -81,11 +81,6 @@ class EEGModelMixin:
     roi_names: tuple[str, ...] | None
     atlas: str | None
     training_data_source: str | None
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.__dict__.get("name"):
-            _MODEL_CLASSES[cls.name] = cls
 
     def __init__(
         self,
@@ -120,61 +115,24 @@ class EEGModelMixin:
         self.labram_init = (dict(labram_init) if labram_init is not None
                             else {"pretrained": False} if has_branch else None)
 
-    def _build(self, hparams: dict[str, Any]) -> None:
-        """Create the layers from the resolved hyperparameters (called under the seed)."""
-        raise NotImplementedError(f"{type(self).__name__} must implement _build(hparams)")
-
-    @property
-    def n_chans(self) -> int:
-        """Number of EEG channels the model reads."""
-        return len(self.ch_names)
-
     def get_config(self) -> dict[str, Any]:
         """Everything needed to rebuild the model (not its weights), JSON-serialisable."""
         return {
-            "name": self.name,
-            "preset": self.preset,
-            "n_outputs": self.n_outputs,
-            "ch_names": list(self.ch_names),
-            "n_times": self.n_times,
-            "sfreq": self.sfreq,
-            "seed": self.seed,
-            **self.hparams,
+            **self._common_config(n_times=self.n_times, sfreq=self.sfreq),
             **provenance_config(self),
             **({"labram_init": self.labram_init} if self.labram_init is not None else {}),
         }
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> nn.Module:
-        """Rebuild a freshly initialised model from :meth:`get_config` output."""
-        name = config.get("name")
-        if cls.name and name != cls.name:
-            raise ValueError(f"config is for model {name!r}, not {cls.name!r}")
-        if name not in _MODEL_CLASSES:
-            raise ValueError(f"Unknown model {name!r}; choose one of {MODEL_NAMES}")
-        options = {key: value for key, value in config.items() if key != "name"}
-        return _MODEL_CLASSES[name](**options)
-
     def check_input(self, x: torch.Tensor) -> None:
         """Raise a ValueError unless ``x`` is a float tensor (batch, n_chans, n_times)."""
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"expected a torch.Tensor, got {type(x).__name__}")
-        if x.ndim != 3 or x.shape[1:] != (self.n_chans, self.n_times):
-            raise ValueError(
-                f"{self.name} expects EEG windows of shape (batch, {self.n_chans}, {self.n_times}) "
-                f"in microvolts, got {tuple(x.shape)}"
-            )
-        if not x.is_floating_point():
-            raise TypeError(f"expected a floating-point tensor, got {x.dtype}")
+        self._check_tensor(x, (self.n_chans, self.n_times),
+                           f"EEG windows of shape (batch, {self.n_chans}, {self.n_times}) "
+                           "in microvolts")
 
     def scale_input(self, x: torch.Tensor) -> torch.Tensor:
         """Check ``x`` (microvolts) and return it divided by 100, as the models are trained."""
         self.check_input(x)
         return x / INPUT_SCALE_UV
-
-    def count_parameters(self, trainable_only: bool = False) -> int:
-        """Number of parameter entries (all, or only those with ``requires_grad``)."""
-        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
     def param_groups(
         self, lr: float, weight_decay: float, layer_decay: float = 0.65
@@ -266,12 +224,7 @@ def _check_sizes(n_outputs: int, n_times: int, sfreq: float) -> None:
 def resolve_hparams(model_name: str, preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """The preset's hyperparameters of ``model_name`` updated by ``overrides`` (checked by name)."""
     hparams = preset_hparams(model_name, preset)
-    unknown = sorted(set(overrides) - set(hparams))
-    if unknown:
-        raise ValueError(
-            f"Unknown option(s) {unknown} for model {model_name!r}; "
-            f"allowed: n_times, sfreq, {', '.join(sorted(hparams))}"
-        )
+    check_overrides(model_name, hparams, overrides, "n_times, sfreq")
     hparams.update(overrides)
     return hparams
 

@@ -30,10 +30,10 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import torch
-from torch import nn
 
 from ..conventions import PAPER_CHANNELS, canonical_channel_name
-from .base import _MODEL_CLASSES, seeded
+from ._mixin_common import ModelMixinCommon, check_overrides
+from .base import seeded
 from .volumetric_presets import VOLUMETRIC_NAMES, volumetric_hparams
 
 #: Consecutive TR windows stacked as input channels (E2fNet's ``interval_eeg``).
@@ -58,7 +58,7 @@ def xyz_to_slices(volumes: torch.Tensor) -> torch.Tensor:
     return volumes.permute(0, 3, 1, 2)
 
 
-class VolumetricModelMixin:
+class VolumetricModelMixin(ModelMixinCommon):
     """Constructor, attributes and config of the volumetric models.
 
     A model class derives from ``VolumetricModelMixin`` and ``nn.Module`` (in that order).
@@ -87,6 +87,7 @@ class VolumetricModelMixin:
     """
 
     name: ClassVar[str] = ""
+    _known_names: ClassVar[tuple[str, ...]] = VOLUMETRIC_NAMES
     n_outputs: int
     n_windows: int
     n_freqs: int
@@ -98,11 +99,6 @@ class VolumetricModelMixin:
     #: Volumetric models predict voxels, not ROIs (kept for code that reads them off any model).
     roi_names: None = None
     atlas: None = None
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.__dict__.get("name"):
-            _MODEL_CLASSES[cls.name] = cls  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -130,15 +126,6 @@ class VolumetricModelMixin:
         with seeded(seed):
             self._build(hparams)
 
-    def _build(self, hparams: dict[str, Any]) -> None:
-        """Create the layers from the resolved hyperparameters (called under the seed)."""
-        raise NotImplementedError(f"{type(self).__name__} must implement _build(hparams)")
-
-    @property
-    def n_chans(self) -> int:
-        """Number of EEG channels the model reads."""
-        return len(self.ch_names)
-
     @property
     def depth(self) -> int:
         """D, the number of slices of a predicted volume (same as ``n_outputs``)."""
@@ -157,44 +144,15 @@ class VolumetricModelMixin:
     def get_config(self) -> dict[str, Any]:
         """Everything needed to rebuild the model (not its weights), JSON-serialisable."""
         return {
-            "name": self.name,
-            "preset": self.preset,
-            "n_outputs": self.n_outputs,
-            "ch_names": list(self.ch_names),
-            "n_windows": self.n_windows,
-            "n_freqs": self.n_freqs,
-            "seed": self.seed,
-            **self.hparams,
+            **self._common_config(n_windows=self.n_windows, n_freqs=self.n_freqs),
             "training_data_source": self.training_data_source,
         }
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> nn.Module:
-        """Rebuild a freshly initialised model from :meth:`get_config` output."""
-        name = config.get("name")
-        if cls.name and name != cls.name:
-            raise ValueError(f"config is for model {name!r}, not {cls.name!r}")
-        if name not in _MODEL_CLASSES:
-            raise ValueError(f"Unknown model {name!r}; choose one of {VOLUMETRIC_NAMES}")
-        options = {key: value for key, value in config.items() if key != "name"}
-        return _MODEL_CLASSES[name](**options)
-
     def check_input(self, x: torch.Tensor) -> None:
         """Raise unless ``x`` is a float tensor (batch, n_windows, n_chans, n_freqs)."""
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"expected a torch.Tensor, got {type(x).__name__}")
-        if x.ndim != 4 or tuple(x.shape[1:]) != self.in_shape:
-            raise ValueError(
-                f"{self.name} expects spectra of shape (batch, {self.n_windows} windows, "
-                f"{self.n_chans} channels, {self.n_freqs} bins), got {tuple(x.shape)}"
-            )
-        if not x.is_floating_point():
-            raise TypeError(f"expected a floating-point tensor, got {x.dtype}")
-
-    def count_parameters(self, trainable_only: bool = False) -> int:
-        """Number of parameter entries (all, or only those with ``requires_grad``)."""
-        return sum(p.numel() for p in self.parameters()  # type: ignore[attr-defined]
-                   if p.requires_grad or not trainable_only)
+        self._check_tensor(x, self.in_shape,
+                           f"spectra of shape (batch, {self.n_windows} windows, "
+                           f"{self.n_chans} channels, {self.n_freqs} bins)")
 
     def param_groups(
         self, lr: float, weight_decay: float, layer_decay: float = 1.0
@@ -227,11 +185,6 @@ def check_channel_names(ch_names: Sequence[str]) -> tuple[str, ...]:
 def _resolve(model_name: str, preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """The preset's hyperparameters updated by ``overrides`` (checked by name)."""
     hparams = volumetric_hparams(model_name, preset)
-    unknown = sorted(set(overrides) - set(hparams))
-    if unknown:
-        raise ValueError(
-            f"Unknown option(s) {unknown} for model {model_name!r}; allowed: n_windows, "
-            f"n_freqs, training_data_source, {', '.join(sorted(hparams))}"
-        )
+    check_overrides(model_name, hparams, overrides, "n_windows, n_freqs, training_data_source")
     hparams.update({k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()})
     return hparams
