@@ -69,6 +69,20 @@ def test_paths_outside_the_data_directory_are_refused(data_dir):
         load_results("file:../outside.nc", data_dir=data_dir)
 
 
+def test_metrics_and_other_companion_files_are_not_offered_as_sources(tmp_path):
+    root = tmp_path / "appdata"
+    (root / "exp" / "metrics").mkdir(parents=True)
+    (root / "exp" / "predictions").mkdir()
+    (root / "vol" / "e2fnet").mkdir(parents=True)
+    for name in ("exp/metrics.nc", "exp/noise_ceiling.nc", "exp/metrics/ridge.nc",
+                 "exp/predictions/ridge.nc", "vol/metrics.nc", "vol/regions.nc",
+                 "vol/e2fnet/roi_metrics.nc", "vol/e2fnet/volumes.nc",
+                 "vol/e2fnet/roi_predictions.nc"):
+        (root / name).write_bytes(b"")  # listing goes by name; nothing is opened
+    assert list_results_files(root, max_depth=3) == [
+        "exp/predictions/ridge.nc", "vol/e2fnet/roi_predictions.nc"]
+
+
 def test_results_file_metrics_are_the_data_metrics(data_dir):
     res = load_results("file:run1/predictions.nc", data_dir=data_dir)
     assert res.data_source == "simulated" and res.model == "toy"

@@ -61,6 +61,10 @@ RESULT_SUFFIXES = (".nc",)
 VOLUMES_ATTR = "volumes_file"
 #: The volumes file looked for beside a predictions file that names none.
 VOLUMES_DEFAULT = "volumes.nc"
+#: Files our experiments write beside their predictions that hold no predictions (metrics,
+#: noise ceilings, volumes, region maps): not offered as sources. Also the ``metrics/`` folder.
+COMPANION_FILES = frozenset({VOLUMES_DEFAULT, "metrics.nc", "roi_metrics.nc",
+                             "noise_ceiling.nc", "regions.nc"})
 #: The real source's name in the menu: real BOLD; its predictions come from simulated EEG.
 REAL_SOURCE_LABEL = "Real shared data (DiFuMo-64 BOLD, no EEG)"
 
@@ -107,8 +111,10 @@ def resolve_inside(path: str | os.PathLike, root: str | os.PathLike) -> Path:
 def list_results_files(root: str | os.PathLike | None = None, max_depth: int = 2) -> list[str]:
     """Results files (``*.nc``) in the data directory, as paths relative to it.
 
-    ``volumes.nc`` files are left out: they hold the volumes of the results file beside them
-    (see :func:`volumes_beside`), shown in its volumes tab.
+    The files our experiments write beside their predictions are left out
+    (:data:`COMPANION_FILES`, and anything in a ``metrics/`` folder): ``volumes.nc`` holds the
+    volumes of the results file beside it (see :func:`volumes_beside`), shown in its volumes
+    tab; the others hold metrics, noise ceilings or region maps, not predictions.
     """
     root = Path(root).resolve() if root is not None else app_data_dir()
     found = []
@@ -116,10 +122,11 @@ def list_results_files(root: str | os.PathLike | None = None, max_depth: int = 2
         depth = len(Path(dirpath).relative_to(root).parts)
         if depth >= max_depth:
             dirnames[:] = []
+        if Path(dirpath).name == "metrics" and Path(dirpath) != root:
+            continue
         for name in filenames:
-            # A volumes file is the companion of the results file beside it, not a source.
             if name.endswith(RESULT_SUFFIXES) and not name.startswith(".") and \
-                    name != VOLUMES_DEFAULT:
+                    name not in COMPANION_FILES:
                 full = Path(dirpath) / name
                 try:
                     resolve_inside(full, root)
