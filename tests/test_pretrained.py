@@ -157,3 +157,23 @@ def test_index_of_another_folder_must_exist(tmp_path):
     (tmp_path / "pretrained.json").write_text("{not json")
     with pytest.raises(PretrainedModelError, match="not valid JSON"):
         uv.pretrained(tmp_path)
+
+
+def test_the_readme_quotes_the_shipped_models_test_metrics():
+    """The README's sentence on the embedded models (Tcorr and Pixcorr at 64 / 128 / 256 ROIs,
+    UnEBOLT against ridge) matches the registry to 2 decimals."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    text = " ".join(readme.split())
+    number = r"(\d\.\d\d)"
+    triple = rf"{number} / {number} / {number}"
+    tcorr = re.search(rf"UnEBOLT's Tcorr is {triple} against ridge's {triple}", text)
+    pix = re.search(rf"Pixcorr {triple} against {triple}", text)
+    assert tcorr and pix, "the README no longer states the shipped models' metrics"
+    for match, metric in ((tcorr, "Tcorr"), (pix, "Pixcorr")):
+        quoted = [float(v) for v in match.groups()]
+        shipped = [round(_entry(f"{arch}-embedded-p{p}")["test_metrics"][metric], 2)
+                   for arch in ("unebolt", "ridge") for p in (64, 128, 256)]
+        assert quoted == shipped, (metric, quoted, shipped)
