@@ -28,7 +28,6 @@ import socket
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 N_ROIS = 64
@@ -115,15 +114,12 @@ def run_setting(setting: str, args: argparse.Namespace) -> dict:
     import torch.multiprocessing as mp
 
     with tempfile.TemporaryDirectory() as out_dir:
-        tic = time.perf_counter()
         if setting == "ddp_2x1thread":
             mp.spawn(_ddp_worker, args=(_free_port(), out_dir, args), nprocs=2, join=True)
         else:
             _train(args, out_dir, threads=1 if setting == "1proc_1thread" else 2,
                    old_code=setting == "before_1proc_2threads")
-        result = _last_epoch(out_dir)
-        result["wall_s"] = time.perf_counter() - tic
-        return result
+        return _last_epoch(out_dir)
 
 
 def main(argv: list[str] | None = None) -> dict:
