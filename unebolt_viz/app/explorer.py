@@ -227,29 +227,36 @@ class FCExplorer(pn.viewable.Viewer):
         if self._updating:
             return
         self._updating = True
+        # One document patch for the whole change: sent piecemeal, a patch could name a figure
+        # the browser had not received yet ("reference ... isn't known" in Bokeh).
         try:
-            try:
-                levels, models = self._choices()
-                n_rois = self.n_rois if self.n_rois in levels else levels[0]
-                model = self.model if self.model in models else models[0]
-                results = results_for(self.source, n_rois, model, self.data_dir)
-            except Exception as err:  # show the problem, keep the app alive
-                self._error(f"Could not load {html.escape(str(self.source))}: "
-                            f"{html.escape(str(err))}")
-                return
-            self._alert.visible = False
-            self.model_note = self._fallback_note(n_rois, model)
-            self.results = results
-            scans = results.scans
-            self.param.n_rois.objects = {str(n): n for n in levels}
-            self.param.model.objects = {model_label(m): m for m in models}
-            self.param.scan.objects = scans
-            self.param.update(n_rois=n_rois, model=model,
-                              scan=self.scan if self.scan in scans else scans[0])
-            sync_volumes_tab(self, len(TAB_NAMES))
-            self._build_plots()
+            with pn.io.hold():
+                self._load_source()
         finally:
             self._updating = False
+
+    def _load_source(self) -> None:
+        """Read the chosen source, level and model, and redraw everything from them."""
+        try:
+            levels, models = self._choices()
+            n_rois = self.n_rois if self.n_rois in levels else levels[0]
+            model = self.model if self.model in models else models[0]
+            results = results_for(self.source, n_rois, model, self.data_dir)
+        except Exception as err:  # show the problem, keep the app alive
+            self._error(f"Could not load {html.escape(str(self.source))}: "
+                        f"{html.escape(str(err))}")
+            return
+        self._alert.visible = False
+        self.model_note = self._fallback_note(n_rois, model)
+        self.results = results
+        scans = results.scans
+        self.param.n_rois.objects = {str(n): n for n in levels}
+        self.param.model.objects = {model_label(m): m for m in models}
+        self.param.scan.objects = scans
+        self.param.update(n_rois=n_rois, model=model,
+                          scan=self.scan if self.scan in scans else scans[0])
+        sync_volumes_tab(self, len(TAB_NAMES))
+        self._build_plots()
 
     def _fallback_note(self, n_rois: int, model: str | None) -> str:
         """Say so when the model asked for is not the one shown (never fall back silently)."""
@@ -307,7 +314,8 @@ class FCExplorer(pn.viewable.Viewer):
     @param.depends("scan", watch=True)
     def _on_scan(self) -> None:
         if not self._updating and self.results is not None:
-            self._show_scan(rebuild=True)
+            with pn.io.hold():
+                self._show_scan(rebuild=True)
 
     def _show_scan(self, rebuild: bool) -> None:
         res = self.results
@@ -337,13 +345,20 @@ class FCExplorer(pn.viewable.Viewer):
         for kind, button in self._downloads.items():
             button.filename = export_name(res, self.scan, kind)
             button.disabled = kind == "nc" and res.pred is None
-        self._apply_density()
+        self._show_density()
         self._refresh_tab()
 
     @param.depends("density", watch=True)
     def _apply_density(self) -> None:
         if self.results is None or self.fc_true_plot is None:
             return
+        with pn.io.hold():
+            self._show_density()
+            if self._tabs.active == TAB_NAMES.index("Connectome"):
+                self._refresh_tab()
+
+    def _show_density(self) -> None:
+        """Masks, readouts and metrics at the current edge density."""
         density = float(self.density)
         mask_true, mask_pred = (None, None) if density >= 1.0 else \
             self.results.edge_masks(self.scan, density)
@@ -357,8 +372,6 @@ class FCExplorer(pn.viewable.Viewer):
             self._curve_marker.data = {"x": [density], "y": [self.last_f1]}
         table = self.metrics().round(3)
         self._metrics_pane.object = table.astype(object).where(table.notna(), "")
-        if self._tabs.active == TAB_NAMES.index("Connectome"):
-            self._refresh_tab()
 
     def metrics(self) -> Any:
         """The metrics table shown (model shown, reference rows) at the current density."""
