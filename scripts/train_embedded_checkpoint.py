@@ -20,11 +20,13 @@ What it writes into ``unebolt_viz/resources/embedded/`` (or ``--out``), per parc
   :func:`unebolt_viz.pretrained` (names such as ``unebolt-embedded-p64``, with the sha256 of
   every file; rebuild them alone with ``--index-only``).
 
-Reproduce the shipped embedded models with (each about 25 minutes on an idle machine)::
+Reproduce the shipped embedded models with (25 to 40 minutes each on an idle machine)::
 
     python scripts/train_embedded_checkpoint.py --n-rois 64 --unebolt-levels 64 \
         --extra-train-subjects 60 --epochs 8 --lr 5e-4 --warmup-epochs 0.5 --threads 2
-    python scripts/train_embedded_checkpoint.py --n-rois 128 256 --unebolt-levels 128 256 \
+    python scripts/train_embedded_checkpoint.py --n-rois 256 --unebolt-levels 256 \
+        --extra-train-subjects 60 --epochs 8 --lr 5e-4 --warmup-epochs 0.5 --threads 1
+    python scripts/train_embedded_checkpoint.py --n-rois 128 --unebolt-levels 128 \
         --extra-train-subjects 20 --epochs 12 --lr 5e-4 --warmup-epochs 0.5 --threads 1
 
 Each model card records the exact command its files came from. ``--val-metrics-only`` adds the
@@ -442,6 +444,9 @@ def _index_entry(stem: str, record: dict[str, Any], out: Path,
     evaluated_on, metrics = _evaluation(record)
     predictions = next((f for f in record["files"] if f.startswith("predictions_")), None)
     files = [f"{stem}.safetensors", f"{stem}.json"] + ([predictions] if predictions else [])
+    # ``train`` lists every scan trained on; ``extra_train``, those added outside the split.
+    extra = data.get("extra_train_scans") or []
+    split = {**data["split"], "train": [*data["split"]["train"], *extra], "extra_train": extra}
     seeds = (("cohort", data.get("cohort_seed")), ("split", data["split"].get("seed")),
              ("init", config.get("seed")),
              ("training", record["training"].get("config", {}).get("seed")))
@@ -449,7 +454,7 @@ def _index_entry(stem: str, record: dict[str, Any], out: Path,
         "name": name, "model": record["what"].split(" trained on")[0],
         "architecture": architecture, "preset": config.get("preset"),
         "atlas": family, "n_rois": n_rois, "data_source": data["data_source"],
-        "training_data": data["cohort"], "split": data["split"],
+        "training_data": data["cohort"], "split": split,
         "seeds": {k: v for k, v in seeds if v is not None},
         "command": record["command"], "evaluated_on": evaluated_on,
         f"{evaluated_on}_metrics": metrics,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,6 +42,11 @@ def test_every_shipped_model_is_listed_with_its_record():
         if atlas == "embedded":
             assert entry["n_rois"] == int(level[1:]) and entry["data_source"] == "simulated"
             assert entry["evaluated_on"] == "test"
+            # every scan of the cohort is in the split, the extra training subjects included
+            n_scans = int(re.search(r"(\d+) scans", entry["training_data"]).group(1))
+            split = entry["split"]
+            assert len(split["train"]) + len(split["val"]) + len(split["test"]) == n_scans
+            assert set(split["extra_train"]) <= set(split["train"])
         else:
             assert entry["n_rois"] == 64 and entry["data_source"] == "semi-synthetic"
             # the paper's test scans are not shipped: these models report validation scores
@@ -159,21 +166,61 @@ def test_index_of_another_folder_must_exist(tmp_path):
         uv.pretrained(tmp_path)
 
 
-def test_the_readme_quotes_the_shipped_models_test_metrics():
-    """The README's sentence on the embedded models (Tcorr and Pixcorr at 64 / 128 / 256 ROIs,
-    UnEBOLT against ridge) matches the registry to 2 decimals."""
-    import re
-    from pathlib import Path
+README = Path(__file__).resolve().parents[1] / "README.md"
+NUMBER = r"(\d\.\d\d)"
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    text = " ".join(readme.split())
-    number = r"(\d\.\d\d)"
-    triple = rf"{number} / {number} / {number}"
-    tcorr = re.search(rf"UnEBOLT's Tcorr is {triple} against ridge's {triple}", text)
-    pix = re.search(rf"Pixcorr {triple} against {triple}", text)
-    assert tcorr and pix, "the README no longer states the shipped models' metrics"
-    for match, metric in ((tcorr, "Tcorr"), (pix, "Pixcorr")):
-        quoted = [float(v) for v in match.groups()]
-        shipped = [round(_entry(f"{arch}-embedded-p{p}")["test_metrics"][metric], 2)
-                   for arch in ("unebolt", "ridge") for p in (64, 128, 256)]
-        assert quoted == shipped, (metric, quoted, shipped)
+
+def _readme_text() -> str:
+    return " ".join(README.read_text().split())
+
+
+def test_the_readme_table_quotes_the_shipped_models_test_metrics_and_training():
+    """Each row of the README's table of embedded models (training scans and epochs, Tcorr and
+    Pixcorr of UnEBOLT and ridge) matches the registry (metrics to 2 decimals)."""
+    rows = re.findall(rf"\| (64|128|256) \| 4 \+ (\d+) extra \((\d+)\) \| {NUMBER} \| "
+                      rf"{NUMBER} \| {NUMBER} \| {NUMBER} \|", _readme_text())
+    assert [int(row[0]) for row in rows] == [64, 128, 256], "the README's table is missing"
+    for level, n_extra, epochs, *quoted in rows:
+        unebolt, ridge = (_entry(f"{arch}-embedded-p{level}") for arch in ("unebolt", "ridge"))
+        assert int(n_extra) == len(unebolt["split"]["extra_train"])
+        assert unebolt["split"]["train"] == ridge["split"]["train"]
+        assert int(epochs) == int(re.search(r"--epochs (\d+)", unebolt["command"]).group(1))
+        shipped = [round(entry["test_metrics"][metric], 2)
+                   for metric in ("Tcorr", "Pixcorr") for entry in (unebolt, ridge)]
+        assert [float(v) for v in quoted] == shipped, (level, quoted, shipped)
+
+
+def _mean_fc(pred, var: str) -> float:
+    """Mean correlation between two ROIs' series, averaged over the scans."""
+    values = []
+    for scan in np.unique(pred.scan.values):
+        fc = np.corrcoef(pred[var].sel(time=pred.scan == scan).values.T)
+        values.append(fc[np.triu_indices_from(fc, 1)].mean())
+    return float(np.mean(values))
+
+
+def test_the_readme_quotes_the_mean_fc_of_the_shipped_predictions():
+    triple = rf"{NUMBER} / {NUMBER} / {NUMBER}"
+    match = re.search(rf"two predicted ROIs is {triple} at 64 / 128 / 256 ROIs, against "
+                      rf"{triple} in the true BOLD and {triple} in ridge's predictions",
+                      _readme_text())
+    assert match, "the README no longer states the mean FC of the predictions"
+    quoted = [float(v) for v in match.groups()]
+    unebolt, ridge = ([_shipped(f"{arch}-embedded-p{p}") for p in (64, 128, 256)]
+                      for arch in ("unebolt", "ridge"))
+    measured = ([_mean_fc(pred, "pred") for pred in unebolt] +
+                [_mean_fc(pred, "true") for pred in unebolt] +
+                [_mean_fc(pred, "pred") for pred in ridge])
+    assert quoted == [round(v, 2) for v in measured]
+    # the claim itself: UnEBOLT's predicted ROIs are more alike than the true ones
+    assert all(u > t for u, t in zip(measured[:3], measured[3:6]))
+
+
+def test_the_readme_quotes_the_semisynthetic_validation_metrics():
+    match = re.search(rf"models score Tcorr {NUMBER} \(UnEBOLT\) and {NUMBER} \(ridge\), "
+                      rf"Pixcorr {NUMBER} and {NUMBER}", _readme_text())
+    assert match, "the README no longer states the semi-synthetic models' metrics"
+    entries = [_entry(f"{arch}-difumo64-semisynthetic") for arch in ("unebolt", "ridge")]
+    shipped = [round(e["val_metrics"][metric], 2)
+               for metric in ("Tcorr", "Pixcorr") for e in entries]
+    assert [float(v) for v in match.groups()] == shipped

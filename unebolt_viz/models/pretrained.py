@@ -58,8 +58,9 @@ def pretrained(directory: str | Path | None = None) -> list[dict[str, Any]]:
     list of dict
         Keys: ``name`` (what :func:`load_pretrained` takes), ``model`` (a readable label),
         ``architecture``, ``preset``, ``atlas``, ``n_rois``, ``data_source`` (of the training
-        data: simulated, semi-synthetic or real), ``training_data``, ``split``, ``seeds``,
-        ``command``, ``test_metrics`` (mean over the test scans), ``files`` (name -> sha256),
+        data: simulated, semi-synthetic or real), ``training_data``, ``split`` (``train`` lists
+        every scan trained on, ``extra_train`` those among them added outside the cohort's
+        split), ``seeds``, ``command``, ``test_metrics`` (mean over the test scans), ``files`` (name -> sha256),
         ``weights``, ``card``.
     """
     return _index(Path(directory) if directory is not None else PRETRAINED_DIR)
