@@ -51,13 +51,15 @@ from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pretrained_index import file_sha256, write_index, write_json  # noqa: E402
+
 # These long jobs usually run in the background beside other work: there, idle OpenMP threads
 # that sleep rather than spin made training 3.6x faster on 2 cores (on an idle machine they cost
 # 15-25%; benchmarks/bench_training_speed.py). Set before torch loads; an explicit value wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "unebolt_viz" / "resources" / "embedded"
-
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -101,10 +103,6 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _git_commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
@@ -123,14 +121,6 @@ def _versions() -> dict[str, str]:
             "numpy": np.__version__, "xarray": xarray.__version__,
             "unebolt_viz": unebolt_viz.__version__, "git_commit": _git_commit(),
             "platform": platform.platform()}
-
-
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    from unebolt_viz._utils import atomic_path
-
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
-    path.chmod(0o644)
 
 
 def _save_predictions(pred, path: Path) -> None:
@@ -199,7 +189,7 @@ def _record_catalog(out: Path, entry: dict[str, Any]) -> None:
     catalog["predictions"] = kept
     catalog["note"] = ("Predictions of the embedded simulated cohort's test scans by the "
                        "models in this folder; written by scripts/train_embedded_checkpoint.py.")
-    _write_json(index, catalog)
+    write_json(index, catalog)
 
 
 def _cohort_and_split(args: argparse.Namespace, atlas):
@@ -294,10 +284,10 @@ def run_level(n_rois: int, args: argparse.Namespace, command: str) -> None:
             "test_metrics_mean": _test_summary(pred),
             # the scores any choice between training recipes was made on (never the test's)
             "val_metrics_mean": _test_summary(predict(shipped, val)),
-            "files": {p.name: _sha256(p) for p in (weights, config, pred_path)},
+            "files": {p.name: file_sha256(p) for p in (weights, config, pred_path)},
             "versions": _versions(), "seconds": round(time.time() - started, 1),
         }
-        _write_json(out / f"{stem}.training.json", record)
+        write_json(out / f"{stem}.training.json", record)
         _record_catalog(out, {"n_rois": n_rois, "model": label, "file": pred_path.name,
                               "checkpoint": weights.name})
         print(f"{stem}: test {record['test_metrics_mean']} ({record['seconds']} s)", flush=True)
@@ -332,150 +322,8 @@ def add_val_metrics(args: argparse.Namespace) -> None:
         cohort, split, _ = _cohort_and_split(level, atlas)
         model = load_model(args.out / path.name.removesuffix(".training.json"))
         record["val_metrics_mean"] = _test_summary(predict(model, cohort.pairs(list(split["val"]))))
-        _write_json(path, record)
+        write_json(path, record)
         print(f"{path.name}: validation {record['val_metrics_mean']}", flush=True)
-
-
-METRICS = ("Tcorr", "Pixcorr", "ConnMSE", "F1-0.25", "F1-0.50")
-
-
-def _evaluation(record: dict[str, Any]) -> tuple[str, dict[str, float]]:
-    """Which split a record's metrics are on (``test`` or ``val``), and the metrics."""
-    split = record.get("evaluated_on", "test")
-    return split, record[f"{split}_metrics_mean"]
-
-
-def _record_name(stem: str, record: dict[str, Any]) -> tuple[str, str, int]:
-    """Registry name, atlas family and ROI count of a training record."""
-    if "name" in record:
-        atlas = record["data"]["atlas"]
-        family = atlas.rstrip("0123456789")
-        return record["name"], family, int(atlas[len(family):])
-    architecture, level = stem.rsplit("_p", 1)
-    return f"{architecture}-embedded-p{level}", "embedded", int(level)
-
-
-_DATASET_CREDIT = (
-    "The real BOLD is from the NeuroBOLT / UnEBOLT resting-state dataset (CC-BY-4.0) of Li et "
-    "al., \"NeuroBOLT: Resting-state EEG-to-fMRI Synthesis with Multi-dimensional Feature "
-    "Mapping\" (NeurIPS 2024).")
-
-
-def _versus_ridge(metrics: dict[str, float], ridge: dict[str, float]) -> str:
-    """One sentence comparing UnEBOLT with the ridge baseline of the same data, metric by metric
-    (Tcorr within 0.02 of ridge's counts as matching; Pixcorr must reach ridge's)."""
-    gap = metrics["Tcorr"] - ridge["Tcorr"]
-    tcorr = ("beats" if gap > 0 else "is within 0.02 of" if gap >= -0.02 else "falls short of")
-    pix = "reaches" if metrics["Pixcorr"] >= ridge["Pixcorr"] else "falls short of"
-    return (f"On these scans its temporal correlation {tcorr} that of the ridge baseline of the "
-            f"same atlas and data (ridge Tcorr {ridge['Tcorr']:.3f}), and its FC similarity {pix} "
-            f"ridge's (ridge Pixcorr {ridge['Pixcorr']:.3f}).")
-
-
-def _card(name: str, record: dict[str, Any], config: dict[str, Any],
-          ridge_metrics: dict[str, float] | None) -> str:
-    """A short markdown model card from a training record."""
-    data = record["data"]
-    evaluated_on, metrics = _evaluation(record)
-    split = data["split"]
-    training = record["training"]
-    if "config" in training:
-        c = training["config"]
-        how = (f"{c['epochs']} epochs, batch {c['batch_size']}, lr {c['lr']:g}, training seed "
-               f"{c['seed']}, selected on {c['select_on']} (best epoch {training['best_epoch']})")
-        if "loss_weights" in c:
-            w = c["loss_weights"]
-            how += (f"; loss weights MSE {w['mse']:g}, temporal correlation {w['tcorr']:g}, "
-                    f"spatial correlation {w['scorr']:g} (the paper's: 0.8, 0.1, 0.1)")
-        if "calibration" in training:
-            how += ("; then each ROI's output scale and offset refitted by least squares on the "
-                    "training windows (median scale "
-                    f"{training['calibration']['median_scale']:.1f}; correlations unchanged)")
-    else:
-        how = f"closed form, penalty alpha={training['alpha']:g} chosen on validation r"
-    extra = data.get("extra_train_scans") or []
-    train_scans = ", ".join(split["train"]) + (
-        f" and {len(extra)} extra simulated subjects ({extra[0]} to {extra[-1]})" if extra else "")
-    source = data["data_source"]
-    where = {"test": "unseen test scans", "val": "validation scans (used to select the model)"}
-    n_eval = len(split[evaluated_on])
-    lines = [
-        f"# {name}", "",
-        f"{record['what']}", "",
-        f"**Data source: {source}.** These numbers come from {source} data and are not the "
-        "results of the UnEBOLT paper (Li et al., MIDL 2026).", "",
-    ]
-    if source == "semi-synthetic":
-        lines += [_DATASET_CREDIT, ""]
-    lines += [
-        "| | |", "| --- | --- |",
-        f"| model | {config.get('name', 'ridge')} (preset {config.get('preset', '-')}) |",
-        f"| atlas | {data['atlas']} ({config.get('n_outputs', config.get('n_rois', '?'))} ROIs) |",
-        f"| training data | {data['cohort'].strip('<>')} |",
-        f"| split | {split['method']}: train {train_scans}; validation "
-        f"{', '.join(split['val'])}; test {', '.join(split['test'])} |",
-        f"| training | {how} |",
-        f"| command | `{record['command']}` |", "",
-        f"## {'Test' if evaluated_on == 'test' else 'Validation'} metrics (mean over the "
-        f"{n_eval} {where[evaluated_on]}, {source} data)", "",
-        "| " + " | ".join(METRICS) + " |", "|" + " --- |" * len(METRICS),
-        "| " + " | ".join(f"{metrics[m]:.3f}" for m in METRICS) + " |",
-    ]
-    if ridge_metrics is not None and name.startswith("unebolt"):
-        lines += ["", _versus_ridge(metrics, ridge_metrics)]
-    if evaluated_on == "test" and "val_metrics_mean" in record:
-        val = record["val_metrics_mean"]
-        lines += ["", "On the validation scans (the only scores any choice was made on): "
-                  + ", ".join(f"{m} {val[m]:.3f}" for m in METRICS) + "."]
-    return "\n".join(lines) + "\n"
-
-
-def _index_entry(stem: str, record: dict[str, Any], out: Path,
-                 records: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    name, family, n_rois = _record_name(stem, record)
-    architecture = stem.split("_", 1)[0]
-    config = json.loads((out / f"{stem}.json").read_text())["config"]
-    ridge_stem = "ridge" + stem[len(architecture):]
-    ridge = records.get(ridge_stem) if architecture != "ridge" else None
-    card = out / f"{stem}.card.md"
-    card.write_text(_card(name, record, config, _evaluation(ridge)[1] if ridge else None))
-    card.chmod(0o644)
-    data = record["data"]
-    evaluated_on, metrics = _evaluation(record)
-    predictions = next((f for f in record["files"] if f.startswith("predictions_")), None)
-    files = [f"{stem}.safetensors", f"{stem}.json"] + ([predictions] if predictions else [])
-    # ``train`` lists every scan trained on; ``extra_train``, those added outside the split.
-    extra = data.get("extra_train_scans") or []
-    split = {**data["split"], "train": [*data["split"]["train"], *extra], "extra_train": extra}
-    seeds = (("cohort", data.get("cohort_seed")), ("split", data["split"].get("seed")),
-             ("init", config.get("seed")),
-             ("training", record["training"].get("config", {}).get("seed")))
-    return {
-        "name": name, "model": record["what"].split(" trained on")[0],
-        "architecture": architecture, "preset": config.get("preset"),
-        "atlas": family, "n_rois": n_rois, "data_source": data["data_source"],
-        "training_data": data["cohort"], "split": split,
-        "seeds": {k: v for k, v in seeds if v is not None},
-        "command": record["command"], "evaluated_on": evaluated_on,
-        f"{evaluated_on}_metrics": metrics,
-        "predictions": predictions,
-        "weights": f"{stem}.safetensors", "card": card.name,
-        "files": {f: _sha256(out / f) for f in files},
-    }
-
-
-def write_index(out: Path) -> list[dict[str, Any]]:
-    """Model cards and ``pretrained.json`` for every training record in ``out``."""
-    records = {p.name.removesuffix(".training.json"): json.loads(p.read_text())
-               for p in sorted(out.glob("*.training.json"))}
-    entries = [_index_entry(stem, record, out, records) for stem, record in records.items()]
-    entries.sort(key=lambda e: (e["data_source"] != "simulated", e["n_rois"],
-                                e["architecture"] != "unebolt"))
-    _write_json(out / "pretrained.json", {
-        "note": "Models shipped with unebolt_viz, made by scripts/train_embedded_checkpoint.py "
-                "and scripts/train_semisynthetic.py (each entry says its data source).",
-        "models": entries})
-    return entries
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -37,6 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_embedded_checkpoint as shipping  # noqa: E402
+from pretrained_index import file_sha256, write_index, write_json  # noqa: E402
 
 ATLAS = "difumo64"
 
@@ -148,7 +149,7 @@ def run(args: argparse.Namespace, command: str) -> None:
         save_pred_only(pred, pred_path)
         record = _record(stem, label, command, data, training, pred, started,
                          [weights, config, pred_path])
-        shipping._write_json(args.out / f"{stem}.training.json", record)
+        write_json(args.out / f"{stem}.training.json", record)
         print(f"{stem}: validation {record['val_metrics_mean']} ({record['seconds']} s)",
               flush=True)
 
@@ -162,7 +163,7 @@ def _record(stem: str, label: str, command: str, data: dict[str, Any], training:
         "command": command, "data": data, "training": training,
         "evaluated_on": "val",
         "val_metrics_mean": shipping._test_summary(pred),
-        "files": {p.name: shipping._sha256(p) for p in files},
+        "files": {p.name: file_sha256(p) for p in files},
         "versions": shipping._versions(), "seconds": round(time.time() - started, 1),
     }
 
@@ -181,7 +182,7 @@ def main(argv: list[str] | None = None) -> None:
     command = "python scripts/train_semisynthetic.py " + " ".join(given)
     args.out.mkdir(parents=True, exist_ok=True)
     run(args, command)
-    shipping.write_index(args.out)
+    write_index(args.out)
     print(json.dumps({"index": str(args.out / "pretrained.json")}))
 
 
