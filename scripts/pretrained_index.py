@@ -8,15 +8,14 @@ model card and one index entry (what :func:`unebolt_viz.pretrained` lists).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+# The package's own checksum, the one load_pretrained verifies against (re-exported here).
+from unebolt_viz.models._files import file_sha256
 
-def file_sha256(path: Path) -> str:
-    """The sha256 of a file's bytes, in hex."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+__all__ = ["file_sha256", "write_json", "write_index"]
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

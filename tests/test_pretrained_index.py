@@ -3,6 +3,7 @@ the shipped training records (nothing in them was edited by hand or left stale).
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -36,8 +37,6 @@ def test_rebuilding_the_index_from_the_records_changes_nothing(pretrained_index,
 
 def test_every_training_record_matches_the_files_shipped_beside_it(pretrained_index):
     """A model file copied in without its record (or the reverse) would show here."""
-    import json
-
     for record_path in sorted(PRETRAINED_DIR.glob("*.training.json")):
         record = json.loads(record_path.read_text())
         assert record["files"], record_path.name
