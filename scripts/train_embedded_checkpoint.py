@@ -62,6 +62,27 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "unebolt_viz" / "resources" / "embedded"
 
 
+def _model_option(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r}: write KEY=VALUE, e.g. embed_dim=100")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def training_dir(work_dir: Path, stem: str, atlas_fingerprint: str,
+                 options: dict[str, Any]) -> Path:
+    """Where a UnEBOLT training run keeps its checkpoints: a run resumes only one on the same
+    atlas and model options, whose fingerprints the folder name carries."""
+    name = f"{stem}-{atlas_fingerprint[:12]}"
+    if options:
+        digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()
+        name = f"{name}-{digest[:8]}"
+    return work_dir / name
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n-rois", type=int, nargs="+", default=[64, 128, 256],
@@ -75,6 +96,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                         help="simulated subjects (one scan each) added to the training set only; "
                              "the cohort's own scans, split and test scans are unchanged")
     parser.add_argument("--preset", default="compact", help="model size preset")
+    parser.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
+                        type=_model_option,
+                        help="a hyperparameter of UnEBOLT's preset to change, e.g. "
+                             "embed_dim=100 (repeatable; the value is read as JSON)")
     parser.add_argument("--seed", type=int, default=0, help="model initialisation seed")
     parser.add_argument("--train-seed", type=int, default=12345, help="batch order / dropout")
     parser.add_argument("--epochs", type=int, default=4)
@@ -250,9 +275,10 @@ def run_level(n_rois: int, args: argparse.Namespace, command: str) -> None:
             model, training = _fit_ridge(train, val, cohort.ch_names)
             label = "Ridge baseline (band powers)"
         else:
-            model = build_model("unebolt", n_outputs=n_rois, preset=args.preset, seed=args.seed)
-            # Resume only a run on the same atlas (the folder name carries its fingerprint).
-            run_dir = args.work_dir / f"{stem}-{data['atlas_fingerprint'][:12]}"
+            options = dict(args.model_option)
+            model = build_model("unebolt", n_outputs=n_rois, preset=args.preset, seed=args.seed,
+                                **options)
+            run_dir = training_dir(args.work_dir, stem, data["atlas_fingerprint"], options)
             result = train_model(
                 model, train, val, out_dir=run_dir, epochs=args.epochs,
                 batch_size=args.batch_size, lr=args.lr, seed=args.train_seed, device="cpu",
@@ -262,6 +288,7 @@ def run_level(n_rois: int, args: argparse.Namespace, command: str) -> None:
             training = {"config": {"epochs": args.epochs, "batch_size": args.batch_size,
                                    "lr": args.lr, "seed": args.train_seed,
                                    "select_on": "val_r", "preset": args.preset,
+                                   "model_options": dict(args.model_option),
                                    "init_seed": args.seed, "warmup_epochs": _warmup(args),
                                    "layer_decay": args.layer_decay,
                                    "loss_weights": {"mse": args.alpha, "tcorr": args.beta,
