@@ -8,7 +8,9 @@ instead of silently shrinking the suite.
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
@@ -19,6 +21,7 @@ import pytest
 CI_ENV = "CI"
 SHARED_ENV = "UNEBOLT_VIZ_SHARED_DATA"
 SHARED_FOLDERS = ("neurobolt_rest_difumo64", "difumo_labels")
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
 def running_in_ci() -> bool:
@@ -96,3 +99,31 @@ def tiny_bold(rng, tiny_rois):
 
     return uv.roi_timeseries(rng.standard_normal((50, 6)), tiny_rois, 2.1, scan="sub01-scan01",
                              subject="sub01", data_source="simulated")
+
+
+@pytest.fixture(scope="session")
+def import_script() -> Callable[[str], object]:
+    """Import a module of ``scripts/`` by name (they are scripts, not a package); the modules
+    and the path entry are removed again at the end of the session.
+
+    Environment variables a script sets when imported (the training script's OpenMP wait
+    policy) are put back, so that they do not reach processes other tests start.
+    """
+    added = str(SCRIPTS) not in sys.path
+    if added:
+        sys.path.insert(0, str(SCRIPTS))
+
+    def _import(name: str) -> object:
+        environment = dict(os.environ)
+        try:
+            return importlib.import_module(name)
+        finally:
+            os.environ.clear()
+            os.environ.update(environment)
+
+    yield _import
+    if added:
+        sys.path.remove(str(SCRIPTS))
+    for name, module in list(sys.modules.items()):
+        if Path(getattr(module, "__file__", None) or "/").parent == SCRIPTS:
+            del sys.modules[name]

@@ -5,23 +5,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
-from pathlib import Path
 
 import pytest
 
 from unebolt_viz.models.pretrained import PRETRAINED_DIR
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
-
 
 @pytest.fixture()
-def pretrained_index(monkeypatch):
-    monkeypatch.syspath_prepend(str(SCRIPTS))
-    import pretrained_index
-
-    yield pretrained_index
-    sys.modules.pop("pretrained_index", None)
+def pretrained_index(import_script):
+    return import_script("pretrained_index")
 
 
 def test_rebuilding_the_index_from_the_records_changes_nothing(pretrained_index, tmp_path):

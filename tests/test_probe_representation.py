@@ -4,27 +4,18 @@ shipped UnEBOLT's FC similarity trails ridge's (simulated data)."""
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
-README = SCRIPTS.parent / "README.md"
+README = Path(__file__).resolve().parents[1] / "README.md"
 SPAN = r"(-?\d\.\d\d) to (-?\d\.\d\d)"
 
 
 @pytest.fixture(scope="module")
-def probe_script():
-    sys.path.insert(0, str(SCRIPTS))
-    try:
-        import probe_representation
-
-        yield probe_representation
-    finally:
-        sys.path.remove(str(SCRIPTS))
-        sys.modules.pop("probe_representation", None)
+def probe_script(import_script):
+    return import_script("probe_representation")
 
 
 def test_band_power_splits_into_channel_mean_and_deviation(probe_script):

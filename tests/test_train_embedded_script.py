@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
 
 @pytest.fixture()
-def script(monkeypatch):
-    monkeypatch.syspath_prepend(str(SCRIPTS))
-    import train_embedded_checkpoint
-
-    yield train_embedded_checkpoint
-    sys.modules.pop("train_embedded_checkpoint", None)
-    sys.modules.pop("pretrained_index", None)
+def script(import_script):
+    return import_script("train_embedded_checkpoint")
 
 
 def test_model_options_are_read_as_json_values(script):
@@ -46,3 +36,4 @@ def test_runs_with_other_model_options_resume_from_other_folders(script, tmp_pat
     both = script.training_dir(tmp_path, "s", "f" * 12, {"embed_dim": 100, "use_gaf": False})
     assert both == script.training_dir(tmp_path, "s", "f" * 12, {"use_gaf": False,
                                                                  "embed_dim": 100})
+
