@@ -20,14 +20,14 @@ What it writes into ``unebolt_viz/resources/embedded/`` (or ``--out``), per parc
   :func:`unebolt_viz.pretrained` (names such as ``unebolt-embedded-p64``, with the sha256 of
   every file; rebuild them alone with ``--index-only``).
 
-Reproduce the shipped embedded models with (25 to 50 minutes each on an idle machine)::
+Reproduce the shipped embedded models with (40 to 65 minutes each on a 2-core machine)::
 
     python scripts/train_embedded_checkpoint.py --n-rois 64 --unebolt-levels 64 \
         --extra-train-subjects 120 --epochs 8 --lr 5e-4 --warmup-epochs 0.5 --threads 2
     python scripts/train_embedded_checkpoint.py --n-rois 256 --unebolt-levels 256 \
         --extra-train-subjects 60 --epochs 8 --lr 5e-4 --warmup-epochs 0.5 --threads 1
     python scripts/train_embedded_checkpoint.py --n-rois 128 --unebolt-levels 128 \
-        --extra-train-subjects 20 --epochs 12 --lr 5e-4 --warmup-epochs 0.5 --threads 1
+        --extra-train-subjects 120 --epochs 8 --lr 5e-4 --warmup-epochs 0.5 --threads 1
 
 Each model card records the exact command its files came from. ``--val-metrics-only`` adds the
 validation scores to records written before they were kept.
