@@ -78,13 +78,13 @@ def mean_r2(pred: np.ndarray, true: np.ndarray) -> float:
 def scan_scores(pred: np.ndarray, true: np.ndarray, lengths: list[int]) -> dict[str, float]:
     """Tcorr (mean over ROIs of the temporal r) and Pixcorr (r of the FC upper triangles), each
     averaged over the scans (consecutive blocks of ``lengths`` rows)."""
+    from unebolt_viz.metrics._common import _pearson_columns
     from unebolt_viz.metrics.connectivity import pixcorr
 
     tcorr, pix, start = [], [], 0
     for length in lengths:
         p, t = pred[start:start + length], true[start:start + length]
-        pz, tz = (p - p.mean(0)) / p.std(0), (t - t.mean(0)) / t.std(0)
-        tcorr.append(float(np.mean((pz * tz).mean(axis=0))))
+        tcorr.append(float(_pearson_columns(p, t).mean()))
         pix.append(pixcorr(np.corrcoef(t.T), np.corrcoef(p.T)))
         start += length
     return {"Tcorr": float(np.mean(tcorr)), "Pixcorr": float(np.mean(pix))}
