@@ -8,6 +8,8 @@ through the standard 10-05 montage, at scalp-EEG amplitudes.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import mne
 import numpy as np
 import pytest
@@ -202,3 +204,16 @@ def test_predict_with_eeg_alone_points_to_predict_eeg():
                           scan="s1", subject="sub1", data_source="real")
     with pytest.raises(TypeError, match=r"EEG alone, use unebolt_viz\.predict_eeg"):
         predict(model, windows)
+
+
+def test_precision_is_recorded_for_torch_models_and_checked_before_reading(ref_edf, monkeypatch):
+    result = uv.predict_eeg(ref_edf, "unebolt-embedded-p64", tr=2.0, device="cpu")
+    assert result.prediction.attrs["precision"] == "fp32"
+    ridge = uv.predict_eeg(ref_edf, "ridge-embedded-p64", tr=2.0)
+    assert "precision" not in ridge.prediction.attrs  # ridge is float64 numpy, not autocast
+    from unebolt_viz.training import inference
+
+    monkeypatch.setattr(inference, "cpu_has_native_bf16", lambda: False)
+    with pytest.raises(ValueError, match="no bf16 instructions"):
+        uv.predict_eeg(Path("/nonexistent/recording.edf"), "unebolt-embedded-p64", tr=2.0,
+                       device="cpu", precision="bf16")

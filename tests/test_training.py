@@ -286,9 +286,11 @@ def test_predict_with_a_ridge_baseline_and_refuses_wrong_roi_count():
         predict(wrong, pairs[1:])
 
 
-def test_bf16_on_cpu_is_refused_with_a_clear_message():
-    with pytest.raises(ValueError, match="GPUs only"):
-        predict(tiny_model(), [make_pair("sub01-scan01", 4)], precision="bf16")
+def test_predictions_record_the_precision_and_refuse_an_unknown_one():
+    pred = predict(tiny_model(), [make_pair("sub01-scan01", 4)], device="cpu")
+    assert pred.attrs["precision"] == "fp32"
+    with pytest.raises(ValueError, match="'auto', 'bf16' or 'fp32'"):
+        predict(tiny_model(), [make_pair("sub01-scan01", 4)], precision="half")
 
 
 # Both x the sd of the fp32 predictions. Measured on a CPU for this model: fp32 against fp64

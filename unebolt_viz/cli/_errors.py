@@ -59,6 +59,8 @@ _CLI_SPELLINGS: tuple[tuple[str, object], ...] = (
     (r"trigger=None, tr=<TR in s>", "--tr <TR in s> without --trigger"),
     (r"trigger=None, tr=<s>", "--tr <s> without --trigger"),
     (r"first_volume=<s>", "--first-volume <s>"),
+    (r"precision='(\w+)' or '(\w+)'", r"--precision \1 or \2"),
+    (r"precision='(\w+)'", r"--precision \1"),
     (r"trigger=<", "--trigger <"),
     (r"pass channels=\[\.\.\.\] with only (?:the )?channels (?:you have|the file has) "
      r"\(and a model built for them\)", "use a model trained on only the channels the file has"),

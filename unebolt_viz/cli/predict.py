@@ -95,7 +95,7 @@ def _predict_eeg(args: argparse.Namespace) -> int:
             missing="raise" if args.missing == "error" else args.missing,
             allow_upsampling=args.allow_upsampling, rescale=rescale,
             data_source=args.data_source, batch_size=args.batch_size,
-            device=None if args.device == "auto" else args.device)
+            device=None if args.device == "auto" else args.device, precision=args.precision)
     except (ValueError, FileNotFoundError) as err:
         raise CLIError(cli_spelling(str(err))) from None
     result.save(args.out)
@@ -179,11 +179,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
     model, label = _model(args.model)
     device = None
     if hasattr(model, "parameters"):
-        from ..training.inference import resolve_device
+        from ..training.inference import effective_precision, resolve_device
 
         device = resolve_device(None if args.device == "auto" else args.device)
+        try:
+            effective_precision(device, args.precision)
+        except ValueError as err:
+            raise CLIError(cli_spelling(f"--precision {args.precision}: {err}")) from None
         model = model.to(device)
     pred = predict(model, pairs, batch_size=args.batch_size, device=device,
+                   precision=args.precision,
                    attrs={"checkpoint": label, **_declared_atlas(args, pairs)})
     save(pred, args.out)
     print(f"Predicted {len(pairs)} scans ({pred.attrs['data_source']} data, atlas "

@@ -62,7 +62,8 @@ class TrainConfig:
     precision : {"auto", "bf16", "fp32"}
         "auto": bf16 autocast on GPUs, fp32 on CPUs, and fp32 everywhere for models of the
         "paper" preset: NeuroBOLT's code disables autocast because bf16/fp16 gave NaN losses,
-        so a paper-size run uses bf16 only when ``precision="bf16"`` asks for it.
+        so a paper-size run uses bf16 only when ``precision="bf16"`` asks for it. On a CPU,
+        "bf16" needs bf16 instructions (AMX or AVX512-BF16); it is refused elsewhere.
     compile : bool
         ``torch.compile`` the model (GPU only; ignored with a warning on a CPU).
     device : str

@@ -276,7 +276,8 @@ def _scan_name(report: EEGReport) -> str:
     return name.split(".")[0] or "eeg"
 
 
-def _predict_frames(model: Any, windows: np.ndarray, batch_size: int, device: Any) -> np.ndarray:
+def _predict_frames(model: Any, windows: np.ndarray, batch_size: int, device: Any,
+                    precision: str = "auto") -> np.ndarray:
     """One predicted frame per window, ``(n_windows, n_outputs)``, as the models are trained."""
     from ..preprocessing import demean_windows
     from .inference import _is_torch_model, autocast_context, resolve_device
@@ -295,13 +296,22 @@ def _predict_frames(model: Any, windows: np.ndarray, batch_size: int, device: An
     model.to(device).eval()
     out = []
     try:
-        with torch.no_grad(), autocast_context(device, "auto"):
+        with torch.no_grad(), autocast_context(device, precision):
             for a in range(0, n, batch_size):
                 x = torch.from_numpy(demean_windows(windows[a:a + batch_size])).to(device)
                 out.append(model(x).float().cpu().numpy())
     finally:
         model.train(was_training)
     return np.concatenate(out).astype(np.float64)
+
+
+def _precision_of(model: Any, device: Any, precision: str) -> str | None:
+    """The precision a torch model will run in (None for other models); raises if unusable."""
+    from .inference import _is_torch_model, effective_precision, resolve_device
+
+    if not _is_torch_model(model):
+        return None
+    return effective_precision(resolve_device(device, model), precision)
 
 
 def _labels(model: Any, entry: dict[str, Any] | None, label: str,
@@ -330,6 +340,7 @@ def predict_eeg(
     data_source: str | None = None,
     batch_size: int = 64,
     device: Any = None,
+    precision: str = "auto",
 ) -> EEGPrediction:
     """Predict whole-brain BOLD and FC from an EEG recording alone.
 
@@ -372,6 +383,10 @@ def predict_eeg(
         Windows per forward pass.
     device : str or torch.device, optional
         For torch models (default: CUDA when available, else CPU).
+    precision : {"auto", "bf16", "fp32"}
+        For torch models: "auto" is bf16 autocast on GPUs and fp32 on CPUs; "bf16" also runs
+        on CPUs with bf16 instructions (AMX or AVX512-BF16), faster, with predictions that
+        differ from fp32 by rounding. Recorded in the prediction's ``precision`` attribute.
 
     Returns
     -------
@@ -391,6 +406,7 @@ def predict_eeg(
     data_source = "real" if data_source is None else data_source
     _check_arguments(data_source, missing, batch_size, tr, first_volume)
     model, entry, label = resolve_model(model)
+    ran_in = _precision_of(model, device, precision)  # checked before the file is read
     if getattr(model, "ch_names", None) is None:
         raise TypeError(f"{type(model).__name__} does not say which channels it reads (no "
                         "ch_names): use a model of unebolt_viz.models or a RidgeBaseline.")
@@ -408,9 +424,12 @@ def predict_eeg(
                                    first_volume=first_volume, window=WINDOW_SECONDS, scan=scan,
                                    subject=scan, data_source=data_source, report=report)
     n_times = int(getattr(model, "n_times", windows.sizes["time"]))
-    frames = _predict_frames(model, windows.values[:, :, :n_times], int(batch_size), device)
-    return _wrap(frames, windows, rois, _labels(model, entry, label, rois), report,
-                 tr=tr, trigger=trigger)
+    frames = _predict_frames(model, windows.values[:, :, :n_times], int(batch_size), device,
+                             precision)
+    labels = _labels(model, entry, label, rois)
+    if ran_in is not None:
+        labels["precision"] = ran_in
+    return _wrap(frames, windows, rois, labels, report, tr=tr, trigger=trigger)
 
 
 def _wrap(frames: np.ndarray, windows: xr.DataArray, rois: Any, labels: dict[str, str],

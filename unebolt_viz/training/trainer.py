@@ -15,7 +15,9 @@ Recipe (NeuroBOLT's code and UnEBOLT paper section 3.1; every value is a field o
 - selection on the validation set only (UnEBOLT: validation loss; baselines: validation MSE).
 
 On a GPU the forward pass runs under bf16 autocast (fp32 for "paper"-preset models unless
-``precision="bf16"``) and can be compiled (``compile=True``); CPUs run fp32. Gradient accumulation, gradient clipping, ``DistributedDataParallel`` under
+``precision="bf16"``) and can be compiled (``compile=True``); CPUs run fp32 (``precision="bf16"``
+is accepted on CPUs with bf16 instructions, but did not speed up compact-model training on one).
+Gradient accumulation, gradient clipping, ``DistributedDataParallel`` under
 ``torchrun`` (:mod:`unebolt_viz.training.distributed`), a tqdm progress bar, a per-epoch CSV log
 (``log.csv``) and optional TensorBoard are built in.
 
