@@ -305,24 +305,32 @@ def _predict_frames(model: Any, windows: np.ndarray, batch_size: int, device: An
     return np.concatenate(out).astype(np.float64)
 
 
-def _precision_of(model: Any, device: Any, precision: str) -> str | None:
-    """The precision a torch model will run in (None for other models); raises if unusable."""
+def _check_model_and_precision(model: Any, device: Any, precision: str) -> str | None:
+    """The precision a torch model will run in (None for other models); raises if unusable.
+
+    Also refuses a model that does not name the channels it reads.
+    """
     from .inference import _is_torch_model, effective_precision, resolve_device
 
+    if getattr(model, "ch_names", None) is None:
+        raise TypeError(f"{type(model).__name__} does not say which channels it reads (no "
+                        "ch_names): use a model of unebolt_viz.models or a RidgeBaseline.")
     if not _is_torch_model(model):
         return None
     return effective_precision(resolve_device(device, model), precision)
 
 
-def _labels(model: Any, entry: dict[str, Any] | None, label: str,
-            rois: Any) -> dict[str, str]:
-    """The model's name, atlas and training data source, for the containers' attributes."""
+def _labels(model: Any, entry: dict[str, Any] | None, label: str, rois: Any,
+            precision: str | None = None) -> dict[str, str]:
+    """The model's name, atlas, training data source and (torch models) the precision it ran
+    in, for the containers' attributes."""
     source = getattr(model, "training_data_source", None)
     if source is None and entry is not None:
         source = entry.get("data_source")
-    return {"model": label, "model_architecture": str(getattr(model, "name", "unknown")),
-            "model_atlas": atlas_name(getattr(rois, "name", None)),
-            "model_data_source": UNKNOWN_ATLAS if source is None else str(source)}
+    labels = {"model": label, "model_architecture": str(getattr(model, "name", "unknown")),
+              "model_atlas": atlas_name(getattr(rois, "name", None)),
+              "model_data_source": UNKNOWN_ATLAS if source is None else str(source)}
+    return labels if precision is None else {**labels, "precision": precision}
 
 
 def predict_eeg(
@@ -384,9 +392,7 @@ def predict_eeg(
     device : str or torch.device, optional
         For torch models (default: CUDA when available, else CPU).
     precision : {"auto", "bf16", "fp32"}
-        For torch models: "auto" is bf16 autocast on GPUs and fp32 on CPUs; "bf16" also runs
-        on CPUs with bf16 instructions (AMX or AVX512-BF16), faster, with predictions that
-        differ from fp32 by rounding. Recorded in the prediction's ``precision`` attribute.
+        As in :func:`~unebolt_viz.training.inference.predict`; recorded as ``precision``.
 
     Returns
     -------
@@ -406,10 +412,7 @@ def predict_eeg(
     data_source = "real" if data_source is None else data_source
     _check_arguments(data_source, missing, batch_size, tr, first_volume)
     model, entry, label = resolve_model(model)
-    ran_in = _precision_of(model, device, precision)  # checked before the file is read
-    if getattr(model, "ch_names", None) is None:
-        raise TypeError(f"{type(model).__name__} does not say which channels it reads (no "
-                        "ch_names): use a model of unebolt_viz.models or a RidgeBaseline.")
+    ran_in = _check_model_and_precision(model, device, precision)  # checked before the file is read
     rois = _atlas_for_model(model, entry, atlas, label)
     sfreq = float(getattr(model, "sfreq", SFREQ))
     raw = _read(eeg, channels)
@@ -426,10 +429,8 @@ def predict_eeg(
     n_times = int(getattr(model, "n_times", windows.sizes["time"]))
     frames = _predict_frames(model, windows.values[:, :, :n_times], int(batch_size), device,
                              precision)
-    labels = _labels(model, entry, label, rois)
-    if ran_in is not None:
-        labels["precision"] = ran_in
-    return _wrap(frames, windows, rois, labels, report, tr=tr, trigger=trigger)
+    return _wrap(frames, windows, rois, _labels(model, entry, label, rois, ran_in), report,
+                 tr=tr, trigger=trigger)
 
 
 def _wrap(frames: np.ndarray, windows: xr.DataArray, rois: Any, labels: dict[str, str],
