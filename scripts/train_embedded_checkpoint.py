@@ -20,10 +20,10 @@ What it writes into ``unebolt_viz/resources/embedded/`` (or ``--out``), per parc
   :func:`unebolt_viz.pretrained` (names such as ``unebolt-embedded-p64``, with the sha256 of
   every file; rebuild them alone with ``--index-only``).
 
-Reproduce the shipped embedded models with (40 to 65 minutes each on a 2-core machine)::
+Reproduce the shipped embedded models with (40 to 95 minutes each on a 2-core machine)::
 
     python scripts/train_embedded_checkpoint.py --n-rois 64 --unebolt-levels 64 \
-        --extra-train-subjects 120 --epochs 8 --lr 5e-4 --warmup-epochs 0.5 --threads 2
+        --extra-train-subjects 240 --epochs 8 --lr 5e-4 --warmup-epochs 0.5 --threads 2
     python scripts/train_embedded_checkpoint.py --n-rois 256 --unebolt-levels 256 \
         --extra-train-subjects 60 --epochs 8 --lr 5e-4 --warmup-epochs 0.5 --threads 1
     python scripts/train_embedded_checkpoint.py --n-rois 128 --unebolt-levels 128 \
