@@ -176,7 +176,8 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--precision", default="auto", choices=("auto", "bf16", "fp32"),
                    help="auto: bf16 on GPUs, fp32 on CPUs; bf16 also on CPUs with bf16 "
                         "instructions (AMX, AVX512-BF16), about twice as fast there for a "
-                        "paper-size model, predictions equal up to bf16 rounding")
+                        "paper-size model, predictions equal up to bf16 rounding (torch models; "
+                        "ridge always runs in float64)")
     p.add_argument("--out", type=Path, required=True, help="output .nc file")
 
 

@@ -412,7 +412,7 @@ def predict_eeg(
     data_source = "real" if data_source is None else data_source
     _check_arguments(data_source, missing, batch_size, tr, first_volume)
     model, entry, label = resolve_model(model)
-    ran_in = _check_model_and_precision(model, device, precision)  # checked before the file is read
+    ran_in = _check_model_and_precision(model, device, precision)  # before reading the file
     rois = _atlas_for_model(model, entry, atlas, label)
     sfreq = float(getattr(model, "sfreq", SFREQ))
     raw = _read(eeg, channels)
