@@ -25,6 +25,7 @@ import os
 import statistics
 import tempfile
 import time
+from pathlib import Path
 
 PRECISIONS = ("fp32", "bf16")
 
@@ -84,7 +85,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--windows", type=int, default=575, help="windows of the paper-size scan")
-    parser.add_argument("--out", default=None)
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args()
     import torch
 
@@ -112,11 +113,12 @@ def main() -> None:
             record["agreement"] = _agreement(preds["fp32"], preds["bf16"], true)
         result[name] = record
     result["load_average_1min_at_end"] = os.getloadavg()[0]
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
+    print(json.dumps(result, indent=2))
+    if args.out is not None:
+        from unebolt_viz._utils import atomic_path
+
+        with atomic_path(args.out) as tmp:
+            Path(tmp).write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":
