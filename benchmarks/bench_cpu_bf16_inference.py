@@ -44,18 +44,15 @@ def _timed_predictions(model, windows, precision: str, chunk: int = 64):
 def _agreement(fp32, bf16, true) -> dict:
     import numpy as np
 
-    n_rois = fp32.shape[1]
+    from unebolt_viz.metrics._common import _pearson_columns
 
-    def tcorr(pred):
-        return float(np.mean([np.corrcoef(pred[:, i], true[:, i])[0, 1] for i in range(n_rois)]))
-
+    rel = np.abs(fp32 - bf16) / fp32.std(axis=0)
     return {
-        "max_abs_diff_rel_to_roi_sd": float((np.abs(fp32 - bf16) / fp32.std(axis=0)).max()),
-        "median_abs_diff_rel_to_roi_sd": float(np.median(np.abs(fp32 - bf16) / fp32.std(axis=0))),
-        "min_per_roi_correlation": float(min(np.corrcoef(fp32[:, i], bf16[:, i])[0, 1]
-                                             for i in range(n_rois))),
-        "tcorr_fp32": tcorr(fp32),
-        "tcorr_bf16": tcorr(bf16),
+        "max_abs_diff_rel_to_roi_sd": float(rel.max()),
+        "median_abs_diff_rel_to_roi_sd": float(np.median(rel)),
+        "min_per_roi_correlation": float(_pearson_columns(fp32, bf16).min()),
+        "tcorr_fp32": float(_pearson_columns(fp32, true).mean()),
+        "tcorr_bf16": float(_pearson_columns(bf16, true).mean()),
     }
 
 
